@@ -1,0 +1,65 @@
+#pragma once
+// The HTTP/1.1 server: Boost.Beast on Asio C++20 coroutines, one io_context run by `io_threads`
+// threads, one coroutine per connection. Keep-alive, pipelined requests answered in order,
+// read/idle timeouts, header and body limits (431 / 413), 400 for malformed requests, graceful
+// shutdown on SIGINT/SIGTERM: stop accepting, let in-flight requests finish, close idle
+// connections, then return from Run().
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/blocking_pool.hpp"
+#include "http/metrics.hpp"
+#include "http/page_cache.hpp"
+#include "http/router.hpp"
+#include "http/types.hpp"
+
+namespace zhenwu::http {
+
+struct ServerOptions {
+  std::string listen = "127.0.0.1:8080";  // host:port; port 0 picks a free one
+  int io_threads = 0;                     // 0: one per core
+  std::size_t header_limit = 16 * 1024;   // bytes; larger header block -> 431
+  std::size_t body_limit = 8 * 1024 * 1024;  // bytes; larger body -> 413
+  int read_timeout_s = 30;  // to receive a whole request once it has started
+  int idle_timeout_s = 75;  // keep-alive connection with no request
+  int shutdown_grace_s = 20;  // most time in-flight requests get on shutdown
+  bool trust_proxy = false;   // honour X-Forwarded-For / X-Forwarded-Proto
+  bool access_log = true;
+};
+
+// Renders the page for an error status (404, 405, 413, 500 …) in the site's look. Used for
+// unknown routes and for errors the server itself detects; JSON callers get the JSON shape.
+using ErrorPageRenderer = std::function<Response(const Request& req, bhttp::status status)>;
+
+class Server {
+ public:
+  Server(ServerOptions options, Router router, std::vector<Middleware> middleware,
+         Metrics& metrics, PageCache* page_cache, ErrorPageRenderer error_page);
+  ~Server();
+
+  // Binds the listening socket; returns the bound port. Throws std::runtime_error when the
+  // address is malformed or taken.
+  uint16_t Listen();
+  // Serves until Stop() or SIGINT/SIGTERM, then drains as described above and returns.
+  void Run();
+  // Asks Run() to shut down gracefully; safe from any thread.
+  void Stop();
+  uint16_t port() const;
+  // Number of open connections (for /metrics and tests).
+  int open_connections() const;
+
+  // Answers one request without a socket (router, middleware, error pages, gzip, ETag):
+  // the same path a request from the network takes. Tests and the page cache warm-up use it.
+  asio::awaitable<Response> Handle(Request& req);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace zhenwu::http
