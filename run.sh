@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# ./run.sh [serve flags…]: installs missing Debian packages, builds, and serves
+# http://127.0.0.1:8080 from ./data/zhenwu.db. Extra arguments go to `zhenwu serve`.
+set -euo pipefail
+# shellcheck source=scripts/setup.sh
+source "$(dirname "${BASH_SOURCE[0]}")/scripts/setup.sh"
+cd "$ZW_ROOT"
+
+zw_install_packages "${ZW_BUILD_PACKAGES[@]}"
+zw_build_release zhenwu
+mkdir -p data
+# exec, so that Ctrl-C and service managers' signals reach the server itself.
+exec "$ZW_RELEASE_DIR/zhenwu" serve --config zhenwu.toml "$@"
