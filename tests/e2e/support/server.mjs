@@ -1,0 +1,96 @@
+// Starts the built zhenwu binary on a free loopback port with its own SQLite file, for one test
+// file. ZHENWU_BIN overrides the binary (default: build/release/zhenwu).
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const repoRoot = resolve(fileURLToPath(new URL('../../..', import.meta.url)));
+
+const kStartTimeoutMs = 20_000;
+const kStopTimeoutMs = 5_000;
+const kListening = /listening on (http:\/\/127\.0\.0\.1:\d+)/;
+
+/**
+ * Starts `zhenwu serve` and resolves once it prints "listening on http://127.0.0.1:PORT".
+ * Returns { baseURL, output(), stop() }; stop() sends SIGTERM (SIGKILL after 5 s) and removes the
+ * temporary folder. Rejects with the server's output when it exits or stays silent instead.
+ */
+export async function startServer({ args = [], env = {} } = {}) {
+  const bin = process.env.ZHENWU_BIN ?? join(repoRoot, 'build/release/zhenwu');
+  if (!existsSync(bin)) {
+    throw new Error(`${bin} does not exist: build it first (./test.sh or ./run.sh do)`);
+  }
+  const dir = await mkdtemp(join(tmpdir(), 'zhenwu-e2e-'));
+  // cwd is the temporary folder, so that nothing the server writes lands in the repository.
+  const child = spawn(
+    bin,
+    [
+      'serve',
+      '--config', join(repoRoot, 'zhenwu.toml'),
+      '--listen', '127.0.0.1:0',
+      '--db', `sqlite:${join(dir, 'zhenwu.db')}`,
+      ...args,
+    ],
+    { cwd: dir, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+
+  let output = '';
+  const exited = new Promise((resolveExit) => {
+    child.once('exit', (code, signal) => resolveExit({ code, signal }));
+  });
+  const spawnError = new Promise((_, reject) => child.once('error', reject));
+  const exitedEarly = exited.then(({ code, signal }) => {
+    throw new Error(`zhenwu exited (code ${code}, signal ${signal}) before listening`);
+  });
+  // Both settle after a successful start too (at stop()); only the race below cares.
+  spawnError.catch(() => {});
+  exitedEarly.catch(() => {});
+
+  const listening = new Promise((resolveListening) => {
+    let pending = '';
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (chunk) => {
+      output += chunk;
+      pending += chunk;
+      const match = kListening.exec(pending);
+      if (match) resolveListening(match[1]);
+      pending = pending.slice(pending.lastIndexOf('\n') + 1);
+    });
+  });
+  child.stderr.setEncoding('utf8');
+  child.stderr.on('data', (chunk) => {
+    output += chunk;
+  });
+
+  let timer;
+  const timeout = new Promise((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`zhenwu did not report "listening on" within ${kStartTimeoutMs} ms`)),
+      kStartTimeoutMs,
+    );
+  });
+
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGTERM');
+      const killer = setTimeout(() => child.kill('SIGKILL'), kStopTimeoutMs);
+      await exited;
+      clearTimeout(killer);
+    }
+    await rm(dir, { recursive: true, force: true });
+  };
+
+  try {
+    const baseURL = await Promise.race([listening, spawnError, timeout, exitedEarly]);
+    return { baseURL, output: () => output, stop };
+  } catch (error) {
+    await stop();
+    error.message += `\n--- zhenwu output ---\n${output}`;
+    throw error;
+  } finally {
+    clearTimeout(timer);
+  }
+}
