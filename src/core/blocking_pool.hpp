@@ -27,7 +27,8 @@ auto AsyncRunOn(asio::any_io_executor pool, Fn fn, CompletionToken&& token) {
   return asio::async_initiate<CompletionToken, void(std::exception_ptr, std::optional<T>)>(
       [pool](auto handler, Fn fn) {
         auto h = std::make_shared<decltype(handler)>(std::move(handler));
-        auto work = std::make_shared<decltype(asio::make_work_guard(*h))>(asio::make_work_guard(*h));
+        auto work =
+            std::make_shared<decltype(asio::make_work_guard(*h))>(asio::make_work_guard(*h));
         asio::post(pool, [h, work, fn = std::move(fn)]() mutable {
           std::exception_ptr error;
           std::optional<T> value;
@@ -63,9 +64,7 @@ class BlockingPool {
   asio::any_io_executor executor() { return pool_.get_executor(); }
   std::size_t threads() const { return threads_; }
   // Waits for queued work to finish and stops the threads.
-  void Join() {
-    pool_.join();
-  }
+  void Join() { pool_.join(); }
 
  private:
   asio::thread_pool pool_;

@@ -8,7 +8,8 @@
 namespace zhenwu::embedded {
 
 struct File {
-  std::string_view path;  // e.g. "assets/static/css/zhenwu.css", "src/view/templates/layout.mustache"
+  std::string_view
+      path;  // e.g. "assets/static/css/zhenwu.css", "src/view/templates/layout.mustache"
   std::string_view data;
 };
 

@@ -1,0 +1,119 @@
+#include "app/app.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <thread>
+
+#include "app/site_routes.hpp"
+#include "db/migrator.hpp"
+#include "http/static_files.hpp"
+#include "portal/module.hpp"
+#include "web/module.hpp"
+#include "web/page.hpp"
+
+namespace zhenwu::app {
+
+namespace {
+
+// Every module, in wiring order. "core" has only migrations.
+std::vector<web::Module> Modules() {
+  return {
+      web::Module{"core", nullptr},
+      portal::MakeModule(),
+  };
+}
+
+std::size_t BlockingThreads(const Config& config) {
+  if (config.blocking_threads > 0) return static_cast<std::size_t>(config.blocking_threads);
+  return std::max<std::size_t>(4, 2 * std::max(1u, std::thread::hardware_concurrency()));
+}
+
+}  // namespace
+
+const std::vector<std::string>& ModuleNames() {
+  static const std::vector<std::string> kNames = [] {
+    std::vector<std::string> names;
+    for (const auto& m : Modules()) names.push_back(m.name);
+    return names;
+  }();
+  return kNames;
+}
+
+App::App(const Config& config, const Clock& clock)
+    : config_(config), clock_(clock), page_cache_(config.page_cache_ttl_ms) {}
+
+App::~App() {
+  server_.reset();
+  if (db_) db_->Close();
+  if (pool_) pool_->Join();
+}
+
+Result<std::unique_ptr<App>> App::Create(const Config& config, const Clock& clock) {
+  std::unique_ptr<App> app(new App(config, clock));
+  app->pool_ = std::make_unique<BlockingPool>(BlockingThreads(config));
+
+  db::Options db_options;
+  db_options.url = config.db;
+  db_options.sqlite_synchronous = config.sqlite_synchronous;
+  db_options.read_connections = static_cast<int>(config.db_pool);
+  auto db = db::Open(db_options, *app->pool_);
+  if (!db) return std::move(db).error();
+  app->db_ = std::move(db).value();
+
+  const auto modules = Modules();
+  std::vector<db::Migration> migrations;
+  for (const auto& m : modules) {
+    auto more = db::EmbeddedMigrations(m.name);
+    migrations.insert(migrations.end(), more.begin(), more.end());
+  }
+  if (auto s = db::Migrate(*app->db_, migrations, clock); !s) return std::move(s).error();
+
+  view::Site site{config.town_name, config.address, config.phone, config.office_hours, config.demo};
+  auto view = view::View::Create(std::move(site), config.templates_dir);
+  if (!view) return std::move(view).error();
+  app->view_ = std::move(view).value();
+
+  http::Router router;
+  http::AddStaticRoutes(router);
+  web::ModuleContext ctx{app->config_, clock,  *app->pool_,      *app->db_,
+                         *app->view_,  router, app->page_cache_, app->metrics_};
+  AddSiteRoutes(ctx);
+  for (const auto& m : modules) {
+    if (m.register_routes) m.register_routes(ctx);
+  }
+
+  app->metrics_.AddGauge("zhenwu_db_connections", "Open database connections",
+                         [db = app->db_.get()] { return double(db->Stats().connections); });
+  app->metrics_.AddGauge("zhenwu_db_connections_in_use", "Database connections lent out",
+                         [db = app->db_.get()] { return double(db->Stats().in_use); });
+  app->metrics_.AddGauge("zhenwu_db_waits_total", "Times work waited for a free connection",
+                         [db = app->db_.get()] { return double(db->Stats().waits); });
+  app->metrics_.AddGauge("zhenwu_db_commits_total", "Transactions committed",
+                         [db = app->db_.get()] { return double(db->Stats().commits); });
+  app->metrics_.AddGauge("zhenwu_db_committed_jobs_total",
+                         "Write jobs acknowledged (more than commits under group commit)",
+                         [db = app->db_.get()] { return double(db->Stats().committed_jobs); });
+  app->metrics_.AddGauge("zhenwu_db_queued_writes", "Write jobs waiting for the writer",
+                         [db = app->db_.get()] { return double(db->Stats().queued_writes); });
+
+  http::ServerOptions options;
+  options.listen = config.listen;
+  options.io_threads = static_cast<int>(config.io_threads);
+  options.header_limit = static_cast<std::size_t>(config.header_limit);
+  options.body_limit = static_cast<std::size_t>(config.body_limit);
+  options.read_timeout_s = static_cast<int>(config.read_timeout_s);
+  options.idle_timeout_s = static_cast<int>(config.idle_timeout_s);
+  options.shutdown_grace_s = static_cast<int>(config.shutdown_grace_s);
+  options.trust_proxy = config.trust_proxy;
+  options.access_log = config.access_log;
+  const view::View& page_view = *app->view_;
+  app->server_ = std::make_unique<http::Server>(
+      options, std::move(router), std::vector<http::Middleware>{}, app->metrics_,
+      config.page_cache_ttl_ms > 0 ? &app->page_cache_ : nullptr,
+      [&page_view](const http::Request& req, http::bhttp::status status) {
+        return web::ErrorPage(req, page_view, status);
+      });
+  return app;
+}
+
+}  // namespace zhenwu::app

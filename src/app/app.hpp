@@ -1,0 +1,47 @@
+#pragma once
+// The whole program wired together, in order: blocking pool, database (migrated), views,
+// routes of every module, server. main() and the HTTP tests both build it from a Config.
+
+#include <memory>
+
+#include "core/blocking_pool.hpp"
+#include "core/clock.hpp"
+#include "core/config.hpp"
+#include "core/result.hpp"
+#include "db/db.hpp"
+#include "http/metrics.hpp"
+#include "http/page_cache.hpp"
+#include "http/server.hpp"
+#include "view/view.hpp"
+
+namespace zhenwu::app {
+
+class App {
+ public:
+  // Opens and migrates the database and builds the server (not yet listening). Fails with the
+  // database's or the templates' error; nothing is left open then.
+  static Result<std::unique_ptr<App>> Create(const Config& config, const Clock& clock);
+  ~App();
+
+  http::Server& server() { return *server_; }
+  db::Database& db() { return *db_; }
+  view::View& view() { return *view_; }
+  http::PageCache& page_cache() { return page_cache_; }
+  http::Metrics& metrics() { return metrics_; }
+
+ private:
+  App(const Config& config, const Clock& clock);
+  Config config_;
+  const Clock& clock_;
+  std::unique_ptr<BlockingPool> pool_;
+  std::unique_ptr<db::Database> db_;
+  std::unique_ptr<view::View> view_;
+  http::Metrics metrics_;
+  http::PageCache page_cache_;
+  std::unique_ptr<http::Server> server_;
+};
+
+// The names of every module, in wiring order (their migrations run in this order).
+const std::vector<std::string>& ModuleNames();
+
+}  // namespace zhenwu::app

@@ -1,0 +1,64 @@
+#include "app/site_routes.hpp"
+
+#include "http/page_cache.hpp"
+#include "web/page.hpp"
+
+namespace zhenwu::app {
+
+using http::bhttp::status;
+
+namespace {
+
+bool IsLoopback(std::string_view ip) {
+  return ip.rfind("127.", 0) == 0 || ip == "::1" || ip.rfind("::ffff:127.", 0) == 0;
+}
+
+}  // namespace
+
+void AddSiteRoutes(web::ModuleContext& ctx) {
+  db::Database& db = ctx.db;
+  http::Metrics& metrics = ctx.metrics;
+
+  // 200 "ok" when the database answers a query; 503 otherwise (load balancers take us out).
+  ctx.router.Get("/healthz", [&db](http::Request&) -> asio::awaitable<http::Response> {
+    auto ping = co_await db.Read<int>([](db::Conn& c) -> Result<int> {
+      auto row = c.QueryOne("SELECT 1");
+      if (!row) return std::move(row).error();
+      return 1;
+    });
+    auto res = ping ? http::Text(status::ok, "ok\n")
+                    : http::Text(status::service_unavailable, "database unavailable\n");
+    res.set(http::bhttp::field::cache_control, "no-store");
+    co_return res;
+  });
+
+  // Scraped by the local Prometheus (or through the operator's own proxy): not for the public.
+  ctx.router.Get(
+      "/metrics",
+      [&metrics, &config = ctx.config](http::Request& req) -> asio::awaitable<http::Response> {
+        if (!IsLoopback(req.remote_ip) && !config.metrics_public) {
+          co_return http::Text(status::not_found, "not found\n");
+        }
+        auto res = http::MakeResponse(status::ok, metrics.Render(),
+                                      "text/plain; version=0.0.4; charset=utf-8");
+        res.set(http::bhttp::field::cache_control, "no-store");
+        co_return res;
+      });
+
+  // 适老化: the large-text switch works without JavaScript; the cookie makes it persist.
+  ctx.router.Get("/settings/text-size", [](http::Request& req) -> asio::awaitable<http::Response> {
+    const std::string size = req.QueryForm().GetOr("size") == "large" ? "large" : "normal";
+    std::string back = req.QueryForm().GetOr("back", "/");
+    if (back.empty() || back[0] != '/' ||
+        (back.size() > 1 && (back[1] == '/' || back[1] == '\\'))) {
+      back = "/";
+    }
+    auto res = http::Redirect(back);
+    res.set(http::bhttp::field::set_cookie,
+            http::SetCookieValue(http::kTextSizeCookie, size, 365 * 24 * 3600, false, req.secure));
+    res.set(http::bhttp::field::cache_control, "no-store");
+    co_return res;
+  });
+}
+
+}  // namespace zhenwu::app

@@ -1,0 +1,36 @@
+#pragma once
+// What a module gets when it registers: the shared platform objects. A module (portal,
+// services, hotline, …) lists its name (which names its migrations folder) and a function that
+// adds its routes and navigation. app/app.cpp lists the modules in order.
+
+#include <functional>
+#include <string>
+
+#include "core/blocking_pool.hpp"
+#include "core/clock.hpp"
+#include "core/config.hpp"
+#include "db/db.hpp"
+#include "http/metrics.hpp"
+#include "http/page_cache.hpp"
+#include "http/router.hpp"
+#include "view/view.hpp"
+
+namespace zhenwu::web {
+
+struct ModuleContext {
+  const Config& config;
+  const Clock& clock;
+  BlockingPool& pool;
+  db::Database& db;
+  view::View& view;
+  http::Router& router;
+  http::PageCache& page_cache;
+  http::Metrics& metrics;
+};
+
+struct Module {
+  std::string name;  // "portal": migrations come from src/portal/migrations/
+  std::function<void(ModuleContext&)> register_routes;
+};
+
+}  // namespace zhenwu::web

@@ -1,0 +1,82 @@
+#include "web/page.hpp"
+
+#include <boost/json.hpp>
+
+#include "http/page_cache.hpp"
+
+namespace zhenwu::web {
+
+using http::bhttp::status;
+
+status StatusFor(ErrorCode code) {
+  switch (code) {
+    case ErrorCode::kInvalidInput:
+      return status::unprocessable_entity;
+    case ErrorCode::kUnauthenticated:
+      return status::unauthorized;
+    case ErrorCode::kForbidden:
+      return status::forbidden;
+    case ErrorCode::kNotFound:
+      return status::not_found;
+    case ErrorCode::kConflict:
+      return status::conflict;
+    case ErrorCode::kTooManyRequests:
+      return status::too_many_requests;
+    case ErrorCode::kUnavailable:
+      return status::service_unavailable;
+    case ErrorCode::kInternal:
+      return status::internal_server_error;
+  }
+  return status::internal_server_error;
+}
+
+bool WantsLargeText(const http::Request& req) {
+  auto value = req.Cookie(http::kTextSizeCookie);
+  return value && *value == "large";
+}
+
+http::Response RenderPage(const http::Request& req, const view::View& view, std::string title,
+                          std::string nav_key, std::string_view name, view::Data data,
+                          status code) {
+  view::PageMeta meta;
+  meta.title = std::move(title);
+  meta.nav_key = std::move(nav_key);
+  meta.large_text = WantsLargeText(req);
+  meta.path = req.raw.target();
+  return http::Html(code, view.Page(meta, name, std::move(data)));
+}
+
+http::Response ErrorPage(const http::Request& req, const view::View& view, status code) {
+  const int n = static_cast<int>(code);
+  std::string key = std::to_string(n);
+  const bool known = view.strings().Get("error.title_" + key) != "error.title_" + key;
+  if (!known) key = "other";
+  view::Data data{view::Data::type::object};
+  data.set("status", std::to_string(n));
+  data.set("heading", view.strings().Get("error.title_" + key));
+  data.set("text", view.strings().Get("error.text_" + key));
+  data.set("request_id", req.request_id);
+  view::PageMeta meta;
+  meta.title = view.strings().Get("error.title_" + key);
+  meta.large_text = WantsLargeText(req);
+  meta.path = "/";
+  auto res = http::Html(code, view.Page(meta, "error", std::move(data)));
+  res.set(http::bhttp::field::cache_control, "no-store");
+  return res;
+}
+
+http::Response JsonError(const Error& error) {
+  boost::json::object inner{{"code", ErrorCodeName(error.code)}, {"message", error.message}};
+  if (!error.fields.empty()) {
+    inner["field"] = error.fields.front().field;
+    boost::json::array fields;
+    for (const auto& f : error.fields) {
+      fields.push_back(boost::json::object{{"field", f.field}, {"message", f.message}});
+    }
+    inner["fields"] = std::move(fields);
+  }
+  return http::Json(StatusFor(error.code),
+                    boost::json::serialize(boost::json::object{{"error", std::move(inner)}}));
+}
+
+}  // namespace zhenwu::web

@@ -1,0 +1,31 @@
+#pragma once
+// The edge between HTTP and pages: render a page for a request (large-text mode, current path),
+// and the one mapping from error codes to HTTP statuses, HTML pages and the JSON error shape.
+
+#include <string>
+
+#include "core/result.hpp"
+#include "http/types.hpp"
+#include "view/view.hpp"
+
+namespace zhenwu::web {
+
+// The HTTP status an error code answers with.
+http::bhttp::status StatusFor(ErrorCode code);
+
+// True when the visitor chose the large-text (适老化) mode.
+bool WantsLargeText(const http::Request& req);
+
+// Renders template `name` in the layout for `req` with status 200 (or `status`).
+http::Response RenderPage(const http::Request& req, const view::View& view, std::string title,
+                          std::string nav_key, std::string_view name, view::Data data,
+                          http::bhttp::status status = http::bhttp::status::ok);
+
+// The friendly error page for `status` (404, 500, …), in Chinese, with the request id.
+http::Response ErrorPage(const http::Request& req, const view::View& view,
+                         http::bhttp::status status);
+
+// {"error":{"code":"…","message":"…","field":"…"}} with the status StatusFor(error.code).
+http::Response JsonError(const Error& error);
+
+}  // namespace zhenwu::web
