@@ -60,15 +60,15 @@ zw_as_root() {
 # Prints the packages among "$@" that are not installed. A node or npm that is already on PATH
 # counts as installed: NodeSource's nodejs provides npm and conflicts with Debian's npm package.
 zw_missing_packages() {
-  local pkg
+  local installed pkg
+  installed="$(dpkg-query -W -f='${db:Status-Abbrev} ${Package}\n' "$@" 2>/dev/null |
+    sed -n 's/^ii *//p')" || true
   for pkg in "$@"; do
     case "$pkg" in
       nodejs) command -v node >/dev/null 2>&1 && continue ;;
       npm) command -v npm >/dev/null 2>&1 && continue ;;
     esac
-    if [[ "$(dpkg-query -W -f='${db:Status-Abbrev}' "$pkg" 2>/dev/null)" != ii* ]]; then
-      printf '%s\n' "$pkg"
-    fi
+    grep -qxF "$pkg" <<<"$installed" || printf '%s\n' "$pkg"
   done
 }
 

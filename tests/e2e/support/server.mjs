@@ -37,6 +37,10 @@ export async function startServer({ args = [], env = {} } = {}) {
     { cwd: dir, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
 
+  // A test process that dies without running its after() hooks takes the server with it.
+  const killOnExit = () => child.kill('SIGKILL');
+  process.once('exit', killOnExit);
+
   let output = '';
   const exited = new Promise((resolveExit) => {
     child.once('exit', (code, signal) => resolveExit({ code, signal }));
@@ -74,6 +78,7 @@ export async function startServer({ args = [], env = {} } = {}) {
   });
 
   const stop = async () => {
+    process.removeListener('exit', killOnExit);
     if (child.exitCode === null && child.signalCode === null) {
       child.kill('SIGTERM');
       const killer = setTimeout(() => child.kill('SIGKILL'), kStopTimeoutMs);
