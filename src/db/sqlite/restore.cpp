@@ -29,9 +29,11 @@ Result<std::vector<std::string>> Column(sqlite3* db, const char* sql) {
   sqlite3_stmt* stmt = nullptr;
   int rc = sqlite3_prepare_v2(db, sql, -1, &stmt, nullptr);
   std::vector<std::string> out;
-  while (rc == SQLITE_OK && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-    const auto* text = sqlite3_column_text(stmt, 0);
-    out.emplace_back(text != nullptr ? reinterpret_cast<const char*>(text) : "");
+  if (rc == SQLITE_OK) {
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+      const auto* text = sqlite3_column_text(stmt, 0);
+      out.emplace_back(text != nullptr ? reinterpret_cast<const char*>(text) : "");
+    }
   }
   std::string message = sqlite3_errmsg(db);
   sqlite3_finalize(stmt);

@@ -247,8 +247,10 @@ class SqliteDatabase final : public Database {
         }
       }
       writer_busy_ = true;
-      RunBatch(batch);
+      std::vector<Status> outcome = RunBatch(batch);
       writer_busy_ = false;
+      // Only now, with the commit durable, does any caller hear back.
+      for (std::size_t i = 0; i < batch.size(); ++i) CallDone(batch[i].done, std::move(outcome[i]));
       batch.clear();
     }
   }
@@ -276,7 +278,9 @@ class SqliteDatabase final : public Database {
     return status;
   }
 
-  void RunBatch(std::vector<WriteJob>& jobs) {
+  // Runs the jobs in as few transactions as possible (one, unless SQLite abandons one) and
+  // returns each job's outcome.
+  std::vector<Status> RunBatch(const std::vector<WriteJob>& jobs) {
     SqliteConn& conn = *writer_;
     std::vector<Status> outcome(jobs.size());
     std::size_t next = 0;
@@ -312,8 +316,7 @@ class SqliteDatabase final : public Database {
         committed_jobs_ += acknowledged;
       }
     }
-    // Only now, with the commit durable, does any caller hear back.
-    for (std::size_t i = 0; i < jobs.size(); ++i) CallDone(jobs[i].done, std::move(outcome[i]));
+    return outcome;
   }
 
   const Options options_;

@@ -1,0 +1,286 @@
+// What only the SQLite backend does: pragmas, online backup, restore.
+
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+
+#include <atomic>
+#include <fstream>
+#include <thread>
+
+#include "db/backup.hpp"
+#include "db/migrator.hpp"
+#include "support/db_fixture.hpp"
+
+namespace zhenwu::db {
+namespace {
+
+namespace fs = std::filesystem;
+using zhenwu::testing::Backend;
+using zhenwu::testing::TestDatabase;
+
+std::unique_ptr<TestDatabase> MakeSqlite(const std::function<void(Options&)>& customize = {}) {
+  auto t = TestDatabase::Create(Backend::kSqlite, customize);
+  EXPECT_TRUE(t) << t.error().message;
+  return t ? std::move(*t) : nullptr;
+}
+
+Result<QueryResult> Write(Database& db, std::string_view sql, const Params& params = {}) {
+  return db.WriteSync<QueryResult>([&](Conn& c) { return c.Query(sql, params); });
+}
+
+Result<QueryResult> Read(Database& db, std::string_view sql, const Params& params = {}) {
+  return db.ReadSync<QueryResult>([&](Conn& c) { return c.Query(sql, params); });
+}
+
+// Reads a file with the C API directly, read-only, so the check itself changes nothing.
+struct RawFile {
+  sqlite3* db = nullptr;
+  explicit RawFile(const fs::path& path) {
+    sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr);
+  }
+  ~RawFile() { sqlite3_close(db); }
+  std::vector<std::string> Column(const char* sql) {
+    std::vector<std::string> out;
+    sqlite3_stmt* stmt = nullptr;
+    if (sqlite3_prepare_v2(db, sql, -1, &stmt, nullptr) != SQLITE_OK) return {"error"};
+    while (sqlite3_step(stmt) == SQLITE_ROW) {
+      const auto* text = sqlite3_column_text(stmt, 0);
+      out.emplace_back(text ? reinterpret_cast<const char*>(text) : "NULL");
+    }
+    sqlite3_finalize(stmt);
+    return out;
+  }
+};
+
+TEST(SqliteTest, FileIsWalWithFullSyncAndForeignKeys) {
+  auto t = MakeSqlite();
+  ASSERT_TRUE(t);
+  auto mode = Read(t->db(), "PRAGMA journal_mode");
+  ASSERT_TRUE(mode) << mode.error().message;
+  EXPECT_EQ(mode->rows.at(0).Text(0), "wal");
+  auto sync = Write(t->db(), "PRAGMA synchronous");
+  ASSERT_TRUE(sync) << sync.error().message;
+  EXPECT_EQ(sync->rows.at(0).Int(0), 2) << "FULL: an acknowledged write survives power loss";
+  auto fk = Write(t->db(), "PRAGMA foreign_keys");
+  ASSERT_TRUE(fk);
+  EXPECT_EQ(fk->rows.at(0).Int(0), 1);
+  auto readonly = Read(t->db(), "PRAGMA query_only");
+  ASSERT_TRUE(readonly);
+  EXPECT_EQ(readonly->rows.at(0).Int(0), 1);
+}
+
+TEST(SqliteTest, SynchronousNormalOnRequestAndNonsenseRefused) {
+  auto t = MakeSqlite([](Options& o) { o.sqlite_synchronous = "normal"; });
+  ASSERT_TRUE(t);
+  auto sync = Write(t->db(), "PRAGMA synchronous");
+  ASSERT_TRUE(sync);
+  EXPECT_EQ(sync->rows.at(0).Int(0), 1);
+
+  Options bad;
+  bad.url = "sqlite:" + (t->temp_dir() / "other.db").string();
+  bad.sqlite_synchronous = "SOMETIMES";
+  BlockingPool pool(1);
+  auto opened = Open(bad, pool);
+  ASSERT_FALSE(opened);
+  EXPECT_EQ(opened.error().code, ErrorCode::kInvalidInput);
+}
+
+TEST(SqliteTest, CreatesMissingParentFolders) {
+  auto t = MakeSqlite();
+  ASSERT_TRUE(t);
+  BlockingPool pool(1);
+  Options options;
+  const fs::path file = t->temp_dir() / "a" / "b" / "town.db";
+  options.url = "sqlite:" + file.string();
+  auto opened = Open(options, pool);
+  ASSERT_TRUE(opened) << opened.error().message;
+  EXPECT_TRUE((*opened)->Ping());
+  (*opened)->Close();
+  EXPECT_TRUE(fs::exists(file));
+}
+
+TEST(SqliteTest, NotADatabaseFailsToOpen) {
+  auto t = MakeSqlite();
+  ASSERT_TRUE(t);
+  const fs::path file = t->temp_dir() / "junk.db";
+  std::ofstream(file) << "this is not a database, just some text that is long enough........"
+                         "..................................................................";
+  BlockingPool pool(1);
+  Options options;
+  options.url = "sqlite:" + file.string();
+  auto opened = Open(options, pool);
+  ASSERT_FALSE(opened);
+}
+
+TEST(SqliteTest, GroupCommitUnderLoad) {
+  auto t = MakeSqlite();
+  ASSERT_TRUE(t);
+  ASSERT_TRUE(Write(t->db(), "CREATE TABLE n (v INTEGER)"));
+  const PoolStats before = t->db().Stats();
+  constexpr int kWriters = 32, kEach = 10;
+  zhenwu::testing::RunConcurrently(kWriters, [&](int w) -> asio::awaitable<void> {
+    for (int i = 0; i < kEach; ++i) {
+      auto r = co_await t->db().Write<int64_t>(
+          [&](Conn& c) { return c.Exec("INSERT INTO n (v) VALUES ($1)", {int64_t{w}}); });
+      EXPECT_TRUE(r);
+    }
+  });
+  const PoolStats after = t->db().Stats();
+  EXPECT_EQ(after.committed_jobs - before.committed_jobs, kWriters * kEach);
+  EXPECT_LT(after.commits - before.commits, (kWriters * kEach) / 2);
+}
+
+TEST(SqliteTest, MaxBatchBoundsABatch) {
+  auto t = MakeSqlite([](Options& o) { o.max_batch = 1; });
+  ASSERT_TRUE(t);
+  ASSERT_TRUE(Write(t->db(), "CREATE TABLE n (v INTEGER)"));
+  const PoolStats before = t->db().Stats();
+  zhenwu::testing::RunConcurrently(16, [&](int w) -> asio::awaitable<void> {
+    auto r = co_await t->db().Write<int64_t>(
+        [&](Conn& c) { return c.Exec("INSERT INTO n (v) VALUES ($1)", {int64_t{w}}); });
+    EXPECT_TRUE(r);
+  });
+  EXPECT_EQ(t->db().Stats().commits - before.commits, 16);
+}
+
+// A writer keeps inserting while the backup runs: the copy must be one consistent moment, i.e.
+// rows 1..k with the counter table saying k.
+TEST(SqliteTest, BackupWhileWritingIsConsistent) {
+  auto t = MakeSqlite();
+  ASSERT_TRUE(t);
+  ASSERT_TRUE(Write(t->db(), "CREATE TABLE seq (n INTEGER PRIMARY KEY, payload TEXT NOT NULL)"));
+  ASSERT_TRUE(Write(t->db(), "CREATE TABLE total (k INTEGER NOT NULL)"));
+  ASSERT_TRUE(Write(t->db(), "INSERT INTO total (k) VALUES (0)"));
+  std::atomic<bool> stop{false};
+  std::atomic<int64_t> written{0};
+  std::thread writer([&] {
+    const std::string payload(2000, 'x');  // spread the rows over many pages
+    for (int64_t n = 1; !stop; ++n) {
+      auto r = t->db().WriteSync<bool>([&](Conn& c) -> Result<bool> {
+        if (auto s = c.Exec("INSERT INTO seq (n, payload) VALUES ($1, $2)", {n, payload}); !s) {
+          return std::move(s).error();
+        }
+        if (auto s = c.Exec("UPDATE total SET k = $1", {n}); !s) return std::move(s).error();
+        return true;
+      });
+      if (!r) break;
+      written = n;
+    }
+  });
+  while (written < 200) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  const fs::path backup = t->temp_dir() / "backups" / "zhenwu-backup.db";
+  Status status = t->db().BackupTo(backup.string());
+  const int64_t at_end = written;
+  while (written < at_end + 50) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  stop = true;
+  writer.join();
+  ASSERT_TRUE(status) << status.error().message;
+
+  EXPECT_FALSE(fs::exists(backup.string() + "-wal"));
+  EXPECT_FALSE(fs::exists(backup.string() + ".tmp"));
+  RawFile raw(backup);
+  EXPECT_EQ(raw.Column("PRAGMA integrity_check"), std::vector<std::string>{"ok"});
+  EXPECT_EQ(raw.Column("PRAGMA journal_mode"), std::vector<std::string>{"delete"});
+  const auto count = raw.Column("SELECT COUNT(*) FROM seq");
+  const auto max = raw.Column("SELECT COALESCE(MAX(n), 0) FROM seq");
+  const auto total = raw.Column("SELECT k FROM total");
+  ASSERT_EQ(count.size(), 1u);
+  EXPECT_EQ(count, max) << "rows 1..k without holes";
+  EXPECT_EQ(count, total) << "both tables from the same moment";
+  EXPECT_GE(std::stoll(count[0]), 200);
+  EXPECT_LT(std::stoll(count[0]), written.load());
+}
+
+TEST(SqliteTest, BackupRefusesToOverwriteItselfAndWhenClosed) {
+  auto t = MakeSqlite();
+  ASSERT_TRUE(t);
+  auto self = t->db().BackupTo((t->temp_dir() / "zhenwu.db").string());
+  ASSERT_FALSE(self);
+  EXPECT_EQ(self.error().code, ErrorCode::kInvalidInput);
+  t->db().Close();
+  auto closed = t->db().BackupTo((t->temp_dir() / "b.db").string());
+  ASSERT_FALSE(closed);
+  EXPECT_EQ(closed.error().code, ErrorCode::kUnavailable);
+}
+
+class RestoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    t_ = MakeSqlite();
+    ASSERT_TRUE(t_);
+    FakeClock clock(0);
+    ASSERT_TRUE(Migrate(t_->db(), EmbeddedMigrations("core"), clock));
+    ASSERT_TRUE(Write(
+        t_->db(), "INSERT INTO core_settings (key, value, updated_at_ms) VALUES ('a', '1', 0)"));
+    backup_ = t_->temp_dir() / "backup.db";
+    ASSERT_TRUE(t_->db().BackupTo(backup_.string()));
+    ASSERT_TRUE(Write(
+        t_->db(), "INSERT INTO core_settings (key, value, updated_at_ms) VALUES ('b', '2', 0)"));
+    path_ = t_->options().url.substr(7);
+  }
+
+  std::vector<std::string> Keys(const fs::path& db_path) {
+    RawFile raw(db_path);
+    return raw.Column("SELECT key FROM core_settings ORDER BY key");
+  }
+
+  std::unique_ptr<TestDatabase> t_;
+  fs::path backup_;
+  fs::path path_;
+};
+
+TEST_F(RestoreTest, RoundTrip) {
+  t_->db().Close();
+  EXPECT_EQ(Keys(path_), (std::vector<std::string>{"a", "b"}));
+  auto restored = RestoreSqlite(backup_.string(), path_.string());
+  ASSERT_TRUE(restored) << restored.error().message;
+  EXPECT_EQ(Keys(path_), std::vector<std::string>{"a"});
+  // The server opens the restored file as usual and writes to it.
+  ASSERT_TRUE(t_->Reopen());
+  auto mode = Read(t_->db(), "PRAGMA journal_mode");
+  ASSERT_TRUE(mode);
+  EXPECT_EQ(mode->rows.at(0).Text(0), "wal");
+  EXPECT_TRUE(Write(t_->db(),
+                    "INSERT INTO core_settings (key, value, updated_at_ms) VALUES ('c', '3', 0)"));
+  auto keys = Read(t_->db(), "SELECT COUNT(*) FROM core_settings");
+  ASSERT_TRUE(keys);
+  EXPECT_EQ(keys->rows.at(0).Int(0), 2);
+}
+
+TEST_F(RestoreTest, IntoANewFolder) {
+  const fs::path fresh = t_->temp_dir() / "new" / "place" / "zhenwu.db";
+  auto restored = RestoreSqlite(backup_.string(), fresh.string());
+  ASSERT_TRUE(restored) << restored.error().message;
+  EXPECT_EQ(Keys(fresh), std::vector<std::string>{"a"});
+}
+
+TEST_F(RestoreTest, RejectsWhatIsNotABackup) {
+  t_->db().Close();
+  const fs::path text = t_->temp_dir() / "notes.txt";
+  std::ofstream(text) << std::string(5000, 'z');
+  auto r = RestoreSqlite(text.string(), path_.string());
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, ErrorCode::kInvalidInput);
+
+  r = RestoreSqlite((t_->temp_dir() / "missing.db").string(), path_.string());
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, ErrorCode::kInvalidInput);
+
+  // A real SQLite database, but not one of ours.
+  const fs::path foreign = t_->temp_dir() / "foreign.db";
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(foreign.c_str(), &db), SQLITE_OK);
+    sqlite3_exec(db, "CREATE TABLE t (x); INSERT INTO t VALUES (1);", nullptr, nullptr, nullptr);
+    sqlite3_close(db);
+  }
+  r = RestoreSqlite(foreign.string(), path_.string());
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, ErrorCode::kInvalidInput);
+  EXPECT_NE(r.error().message.find("schema_migrations"), std::string::npos) << r.error().message;
+
+  EXPECT_EQ(Keys(path_), (std::vector<std::string>{"a", "b"})) << "the database is untouched";
+}
+
+}  // namespace
+}  // namespace zhenwu::db
