@@ -26,7 +26,8 @@ class Router {
 
   // Adds a route; a GET route also answers HEAD. Throws std::invalid_argument on a malformed
   // pattern or a duplicate (method, pattern): wiring mistakes are programming errors.
-  void Add(bhttp::verb method, std::string_view pattern, Handler handler, RouteOptions options = {});
+  void Add(bhttp::verb method, std::string_view pattern, Handler handler,
+           RouteOptions options = {});
   void Get(std::string_view pattern, Handler handler, RouteOptions options = {}) {
     Add(bhttp::verb::get, pattern, std::move(handler), options);
   }

@@ -21,14 +21,14 @@
 namespace zhenwu::http {
 
 struct ServerOptions {
-  std::string listen = "127.0.0.1:8080";  // host:port; port 0 picks a free one
-  int io_threads = 0;                     // 0: one per core
-  std::size_t header_limit = 16 * 1024;   // bytes; larger header block -> 431
+  std::string listen = "127.0.0.1:8080";     // host:port; port 0 picks a free one
+  int io_threads = 0;                        // 0: one per core
+  std::size_t header_limit = 16 * 1024;      // bytes; larger header block -> 431
   std::size_t body_limit = 8 * 1024 * 1024;  // bytes; larger body -> 413
-  int read_timeout_s = 30;  // to receive a whole request once it has started
-  int idle_timeout_s = 75;  // keep-alive connection with no request
-  int shutdown_grace_s = 20;  // most time in-flight requests get on shutdown
-  bool trust_proxy = false;   // honour X-Forwarded-For / X-Forwarded-Proto
+  int read_timeout_s = 30;                   // to receive a whole request once it has started
+  int idle_timeout_s = 75;                   // keep-alive connection with no request
+  int shutdown_grace_s = 20;                 // most time in-flight requests get on shutdown
+  bool trust_proxy = false;                  // honour X-Forwarded-For / X-Forwarded-Proto
   bool access_log = true;
 };
 
@@ -38,8 +38,8 @@ using ErrorPageRenderer = std::function<Response(const Request& req, bhttp::stat
 
 class Server {
  public:
-  Server(ServerOptions options, Router router, std::vector<Middleware> middleware,
-         Metrics& metrics, PageCache* page_cache, ErrorPageRenderer error_page);
+  Server(ServerOptions options, Router router, std::vector<Middleware> middleware, Metrics& metrics,
+         PageCache* page_cache, ErrorPageRenderer error_page);
   ~Server();
 
   // Binds the listening socket; returns the bound port. Throws std::runtime_error when the

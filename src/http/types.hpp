@@ -1,10 +1,10 @@
 #pragma once
 // Request and response types every handler sees, and the handler / middleware signatures.
 
+#include <any>
 #include <boost/asio/awaitable.hpp>
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
-#include <any>
 #include <functional>
 #include <map>
 #include <optional>
@@ -33,7 +33,9 @@ class Form {
   std::vector<std::string> GetAll(std::string_view name) const;
   bool Has(std::string_view name) const { return Get(name).has_value(); }
   const std::vector<std::pair<std::string, std::string>>& items() const { return items_; }
-  void Add(std::string name, std::string value) { items_.emplace_back(std::move(name), std::move(value)); }
+  void Add(std::string name, std::string value) {
+    items_.emplace_back(std::move(name), std::move(value));
+  }
 
  private:
   std::vector<std::pair<std::string, std::string>> items_;
@@ -45,10 +47,10 @@ std::string PercentEncode(std::string_view in);
 
 struct Request {
   RawRequest raw;
-  std::string path;    // percent-decoded path, without the query
-  std::string query;   // raw query string, without '?'
+  std::string path;   // percent-decoded path, without the query
+  std::string query;  // raw query string, without '?'
   std::map<std::string, std::string, std::less<>> params;  // from the route pattern
-  std::string route;   // the matched pattern, e.g. "/cases/{id}" ("" when none matched)
+  std::string route;  // the matched pattern, e.g. "/cases/{id}" ("" when none matched)
   std::string remote_ip;
   std::string request_id;
   bool secure = false;  // behind TLS (X-Forwarded-Proto: https from a trusted proxy)
