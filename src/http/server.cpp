@@ -856,6 +856,16 @@ void Server::Run() {
   for (int i = 1; i < impl_->threads; ++i) workers.emplace_back(run);
   run();
   for (auto& t : workers) t.join();
+  // Connections still busy after the grace period: no thread runs the io_context any more, so
+  // their sockets can be closed from here; clients see the end now, not when *this is destroyed.
+  std::lock_guard lock(impl_->registry_mu);
+  for (const auto& weak : impl_->registry) {
+    if (auto conn = weak.lock()) {
+      beast::error_code ignored;
+      conn->stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+      conn->stream.socket().close(ignored);
+    }
+  }
 }
 
 void Server::Stop() {
