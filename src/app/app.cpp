@@ -56,6 +56,7 @@ Result<std::unique_ptr<App>> App::Create(const Config& config, const Clock& cloc
   db_options.url = config.db;
   db_options.sqlite_synchronous = config.sqlite_synchronous;
   db_options.read_connections = static_cast<int>(config.db_pool);
+  db_options.pg_schema = config.db_schema;
   auto db = db::Open(db_options, *app->pool_);
   if (!db) return std::move(db).error();
   app->db_ = std::move(db).value();

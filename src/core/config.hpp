@@ -30,6 +30,7 @@ struct Config {
   std::string db = "sqlite:./data/zhenwu.db";
   std::string sqlite_synchronous = "FULL";
   int64_t db_pool = 4;
+  std::string db_schema;  // PostgreSQL: schema to use (created if missing); empty: the default
   // [site]
   std::string town_name = "示例镇";
   std::string address;        // of the town's service centre

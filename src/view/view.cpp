@@ -220,7 +220,9 @@ std::string View::Page(const PageMeta& meta, std::string_view name, Data data) c
   Data layout{Data::type::object};
   layout.set("content", Render(name, std::move(data)));
   layout.set("title", meta.title);
-  layout.set("description", meta.description);
+  layout.set("description", meta.description.empty()
+                                ? site_.town_name + strings_.Get("home.welcome_suffix")
+                                : meta.description);
   layout.set("large_text", meta.large_text ? Data::type::bool_true : Data::type::bool_false);
   layout.set("back", UrlEncode(meta.path.empty() ? "/" : meta.path));
   Data nav{Data::type::list};
