@@ -443,5 +443,36 @@ TEST_P(DbCrudTest, ReadsUseOneSnapshot) {
 
 ZHENWU_ALL_BACKENDS(DbCrudTest);
 
+// PostgreSQL: a pooled connection that the server dropped (restart, idle timeout, failover) is
+// replaced without the caller noticing.
+class PgReconnectTest : public DbCrudTest {
+ protected:
+  void Customize(Options& options) override { options.read_connections = 1; }
+};
+
+TEST_P(PgReconnectTest, ReplacesAConnectionTheServerDropped) {
+  auto pid = ReadQuery("SELECT pg_backend_pid()");
+  ASSERT_TRUE(pid) << pid.error().message;
+  auto other = test_db().OpenAnother();
+  ASSERT_TRUE(other) << other.error().message;
+  auto killed = (*other)->WriteSync<bool>([&](Conn& c) -> Result<bool> {
+    auto r = c.QueryOne("SELECT pg_terminate_backend($1, 5000)", {pid->rows.at(0).Int(0)});
+    if (!r) return std::move(r).error();
+    return (*r)->Int(0) == 1;
+  });
+  (*other)->Close();
+  ASSERT_TRUE(killed) << killed.error().message;
+  ASSERT_TRUE(*killed);
+  auto again = ReadQuery("SELECT pg_backend_pid()");
+  ASSERT_TRUE(again) << again.error().message;
+  EXPECT_NE(again->rows.at(0).Int(0), pid->rows.at(0).Int(0));
+  EXPECT_TRUE(WriteQuery("INSERT INTO items (name) VALUES ('after')"));
+  EXPECT_EQ(db().Stats().connections, 1);
+}
+
+INSTANTIATE_TEST_SUITE_P(Db, PgReconnectTest,
+                         ::testing::Values(zhenwu::testing::Backend::kPostgres),
+                         zhenwu::testing::BackendParamName);
+
 }  // namespace
 }  // namespace zhenwu::db

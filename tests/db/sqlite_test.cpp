@@ -69,6 +69,20 @@ TEST(SqliteTest, FileIsWalWithFullSyncAndForeignKeys) {
   EXPECT_EQ(readonly->rows.at(0).Int(0), 1);
 }
 
+TEST(SqliteTest, CloseCheckpointsTheWal) {
+  auto t = MakeSqlite();
+  ASSERT_TRUE(t);
+  ASSERT_TRUE(Write(t->db(), "CREATE TABLE n (v INTEGER)"));
+  ASSERT_TRUE(Write(t->db(), "INSERT INTO n (v) VALUES (1)"));
+  const std::string path = t->options().url.substr(7);
+  EXPECT_TRUE(fs::exists(path + "-wal"));
+  t->db().Close();
+  EXPECT_FALSE(fs::exists(path + "-wal")) << "every connection closed, WAL folded back";
+  EXPECT_EQ(t->db().Stats().connections, 0);
+  RawFile raw(path);
+  EXPECT_EQ(raw.Column("SELECT v FROM n"), std::vector<std::string>{"1"});
+}
+
 TEST(SqliteTest, SynchronousNormalOnRequestAndNonsenseRefused) {
   auto t = MakeSqlite([](Options& o) { o.sqlite_synchronous = "normal"; });
   ASSERT_TRUE(t);

@@ -91,6 +91,7 @@ class SqliteDatabase final : public Database {
       idle_readers_.push_back(std::move(*reader));
     }
     readers_open_ = options_.read_connections;
+    writer_open_ = true;
     writer_thread_ = std::thread([this] { WriterLoop(); });
     return {};
   }
@@ -131,7 +132,7 @@ class SqliteDatabase final : public Database {
     PoolStats stats;
     {
       std::lock_guard lock(readers_mu_);
-      stats.connections = readers_open_ + (writer_ ? 1 : 0);
+      stats.connections = readers_open_ + (writer_open_ ? 1 : 0);
       stats.in_use = readers_open_ - static_cast<int>(idle_readers_.size());
       stats.waits = reader_waits_;
     }
@@ -159,7 +160,9 @@ class SqliteDatabase final : public Database {
       readers_cv_.wait(lock, [this] { return pending_reads_ == 0; });
       idle_readers_.clear();
       readers_open_ = 0;
+      writer_open_ = false;
     }
+    // The last connection to close checkpoints the WAL into the database file.
     writer_.reset();
   }
 
@@ -328,6 +331,7 @@ class SqliteDatabase final : public Database {
   std::condition_variable readers_cv_;
   std::vector<std::unique_ptr<SqliteConn>> idle_readers_;
   int readers_open_ = 0;
+  bool writer_open_ = false;
   int pending_reads_ = 0;
   int64_t reader_waits_ = 0;
   bool closing_ = false;
