@@ -5,8 +5,12 @@
 #include <thread>
 
 #include "app/site_routes.hpp"
+#include "audit/module.hpp"
+#include "auth/module.hpp"
 #include "db/migrator.hpp"
 #include "http/static_files.hpp"
+#include "org/module.hpp"
+#include "people/module.hpp"
 #include "portal/module.hpp"
 #include "web/module.hpp"
 #include "web/page.hpp"
@@ -15,11 +19,12 @@ namespace zhenwu::app {
 
 namespace {
 
-// Every module, in wiring order. "core" has only migrations.
+// Every module, in wiring order: a module's tables may refer only to those of modules before
+// it. "core" has only migrations.
 std::vector<web::Module> Modules() {
   return {
-      web::Module{"core", nullptr},
-      portal::MakeModule(),
+      web::Module{"core", nullptr}, audit::MakeModule(),  org::MakeModule(),
+      auth::MakeModule(),           people::MakeModule(), portal::MakeModule(),
   };
 }
 

@@ -19,7 +19,9 @@ namespace mustache = kainjow::mustache;
 namespace {
 
 constexpr std::string_view kTemplateExt = ".mustache";
-constexpr std::string_view kCatalogue = "src/view/strings/zh-CN.toml";
+// The catalogue: src/view/strings/zh-CN.toml plus each module's src/<module>/strings/zh-CN.toml,
+// merged into one namespace (a key defined twice stops the start).
+constexpr std::string_view kCatalogueSuffix = "/strings/zh-CN.toml";
 
 // "src/view/templates/layout.mustache" -> "layout"; "src/portal/templates/home.mustache" ->
 // "portal/home". Returns "" for paths that are not templates.
@@ -140,14 +142,18 @@ Result<std::unique_ptr<View>> View::Create(Site site, const std::string& overrid
   std::unique_ptr<View> view(new View());
   view->site_ = std::move(site);
   view->id_ = next_view_id.fetch_add(1);
-  std::string_view catalogue;
+  std::string catalogue;
   for (const auto& file : embedded::Files()) {
-    if (file.path == kCatalogue) catalogue = file.data;
+    if (file.path.size() > kCatalogueSuffix.size() &&
+        file.path.substr(file.path.size() - kCatalogueSuffix.size()) == kCatalogueSuffix) {
+      catalogue += "\n";
+      catalogue += file.data;
+    }
     if (auto name = TemplateName(file.path); !name.empty()) {
       view->sources_[name] = std::string(file.data);
     }
   }
-  auto strings = Strings::Parse(catalogue, std::string(kCatalogue));
+  auto strings = Strings::Parse(catalogue, "zh-CN catalogue");
   if (!strings) return std::move(strings).error();
   view->strings_ = std::move(strings).value();
 
@@ -188,6 +194,12 @@ bool View::HasTemplate(std::string_view name) const {
   return sources_.find(name) != sources_.end();
 }
 
+void View::AddAdminNav(NavItem item) {
+  admin_nav_.push_back(std::move(item));
+  std::stable_sort(admin_nav_.begin(), admin_nav_.end(),
+                   [](const NavItem& a, const NavItem& b) { return a.order < b.order; });
+}
+
 void View::AddNav(NavItem item) {
   nav_.push_back(std::move(item));
   std::stable_sort(nav_.begin(), nav_.end(),
@@ -224,6 +236,21 @@ std::string View::Page(const PageMeta& meta, std::string_view name, Data data) c
                                 ? site_.town_name + strings_.Get("home.welcome_suffix")
                                 : meta.description);
   layout.set("large_text", meta.large_text ? Data::type::bool_true : Data::type::bool_false);
+  layout.set("user_name", meta.user_name);
+  layout.set("signed_in", meta.user_name.empty() ? Data::type::bool_false : Data::type::bool_true);
+  layout.set("csrf", meta.csrf);
+  if (!admin_nav_.empty()) {
+    Data admin{Data::type::list};
+    for (const auto& item : admin_nav_) {
+      Data entry{Data::type::object};
+      entry.set("label", item.label);
+      entry.set("path", item.path);
+      entry.set("current",
+                item.key == meta.nav_key ? Data::type::bool_true : Data::type::bool_false);
+      admin.push_back(entry);
+    }
+    layout.set("admin_nav", admin);
+  }
   layout.set("back", UrlEncode(meta.path.empty() ? "/" : meta.path));
   Data nav{Data::type::list};
   for (const auto& item : nav_) {

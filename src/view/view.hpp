@@ -2,8 +2,9 @@
 // Pages: mustache templates compiled into the binary (src/<module>/templates/*.mustache) and
 // overridable by files in a configured folder, so a town adapts its pages (因地制宜) without
 // rebuilding. Every {{value}} is HTML-escaped; {{{raw}}} is reserved for HTML we built ourselves.
-// User-facing words come from one zh-CN catalogue (src/view/strings/zh-CN.toml), available to
-// every template as {{t.section.key}}.
+// User-facing words come from one zh-CN catalogue (src/view/strings/zh-CN.toml and each module's
+// src/<module>/strings/zh-CN.toml, one namespace), available to every template as
+// {{t.section.key}}.
 
 #include <kainjow/mustache.hpp>
 #include <map>
@@ -42,6 +43,8 @@ struct PageMeta {
   std::string path;         // current path (for the large-text link's way back)
   bool large_text = false;  // 适老化 large-text mode is on
   std::string description;  // <meta name="description">
+  std::string user_name;    // the signed-in person's name; empty for anonymous visitors
+  std::string csrf;         // the CSRF token forms of this page must carry as _csrf
 };
 
 class Strings {
@@ -73,6 +76,9 @@ class View {
   std::string Page(const PageMeta& meta, std::string_view name, Data data) const;
 
   void AddNav(NavItem item);
+  // Entries of the staff console (/admin); modules add theirs when they register.
+  void AddAdminNav(NavItem item);
+  const std::vector<NavItem>& admin_nav() const { return admin_nav_; }
   const Strings& strings() const { return strings_; }
   const Site& site() const { return site_; }
   bool HasTemplate(std::string_view name) const;
@@ -83,6 +89,7 @@ class View {
   Strings strings_;
   std::map<std::string, std::string, std::less<>> sources_;
   std::vector<NavItem> nav_;
+  std::vector<NavItem> admin_nav_;
   uint64_t id_ = 0;  // tells thread-local compiled copies of different View objects apart
 };
 

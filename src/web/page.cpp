@@ -30,6 +30,17 @@ status StatusFor(ErrorCode code) {
   return status::internal_server_error;
 }
 
+namespace {
+
+std::string ContextString(const http::Request& req, std::string_view key) {
+  auto it = req.context.find(key);
+  if (it == req.context.end()) return {};
+  if (const auto* s = std::any_cast<std::string>(&it->second)) return *s;
+  return {};
+}
+
+}  // namespace
+
 bool WantsLargeText(const http::Request& req) {
   auto value = req.Cookie(http::kTextSizeCookie);
   return value && *value == "large";
@@ -43,7 +54,13 @@ http::Response RenderPage(const http::Request& req, const view::View& view, std:
   meta.nav_key = std::move(nav_key);
   meta.large_text = WantsLargeText(req);
   meta.path = req.raw.target();
-  return http::Html(code, view.Page(meta, name, std::move(data)));
+  meta.user_name = ContextString(req, kUserNameContextKey);
+  meta.csrf = ContextString(req, kCsrfContextKey);
+  data.set("csrf", meta.csrf);
+  auto res = http::Html(code, view.Page(meta, name, std::move(data)));
+  // Pages for a signed-in person are theirs alone.
+  if (!meta.user_name.empty()) res.set(http::bhttp::field::cache_control, "private, no-store");
+  return res;
 }
 
 http::Response ErrorPage(const http::Request& req, const view::View& view, status code) {
@@ -60,6 +77,8 @@ http::Response ErrorPage(const http::Request& req, const view::View& view, statu
   meta.title = view.strings().Get("error.title_" + key);
   meta.large_text = WantsLargeText(req);
   meta.path = "/";
+  meta.user_name = ContextString(req, kUserNameContextKey);
+  meta.csrf = ContextString(req, kCsrfContextKey);
   auto res = http::Html(code, view.Page(meta, "error", std::move(data)));
   res.set(http::bhttp::field::cache_control, "no-store");
   return res;

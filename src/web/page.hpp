@@ -10,13 +10,18 @@
 
 namespace zhenwu::web {
 
+// Request context keys the auth middleware fills and pages read (values are std::string).
+inline constexpr std::string_view kCsrfContextKey = "csrf";
+inline constexpr std::string_view kUserNameContextKey = "user_name";
+
 // The HTTP status an error code answers with.
 http::bhttp::status StatusFor(ErrorCode code);
 
 // True when the visitor chose the large-text (适老化) mode.
 bool WantsLargeText(const http::Request& req);
 
-// Renders template `name` in the layout for `req` with status 200 (or `status`).
+// Renders template `name` in the layout for `req` with status 200 (or `status`). The page's data
+// also gets {{csrf}} (for <input type="hidden" name="_csrf" value="{{csrf}}">).
 http::Response RenderPage(const http::Request& req, const view::View& view, std::string title,
                           std::string nav_key, std::string_view name, view::Data data,
                           http::bhttp::status status = http::bhttp::status::ok);

@@ -1,0 +1,7 @@
+#include "audit/module.hpp"
+
+namespace zhenwu::audit {
+
+web::Module MakeModule() { return {"audit", nullptr}; }
+
+}  // namespace zhenwu::audit

@@ -1,0 +1,7 @@
+#include "people/module.hpp"
+
+namespace zhenwu::people {
+
+web::Module MakeModule() { return {"people", nullptr}; }
+
+}  // namespace zhenwu::people
