@@ -16,7 +16,7 @@ ZW_BUILD_PACKAGES=(
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libsqlite3-dev sqlite3 libpq-dev
   libspdlog-dev libfmt-dev libcli11-dev libtoml11-dev libsodium-dev libkainjow-mustache-dev
-  zlib1g-dev libmagic-dev
+  zlib1g-dev libmagic-dev libzip-dev libxlsxwriter-dev
   libgtest-dev libgmock-dev libbenchmark-dev
 )
 # nodejs and npm stand for "a node and an npm command": see zw_missing_packages.
