@@ -6,12 +6,12 @@
 //    protected:
 //     void SetUp() override {
 //       DbTest::SetUp();
-//       if (IsSkipped()) return;
+//       if (IsSkipped() || HasFatalFailure()) return;
 //       ASSERT_TRUE(MigrateModules({"core", "org", "services"}));
 //     }
 //   };
 //   TEST_P(CaseStoreTest, CreatesCase) { ... db() ... }
-//   ZHENWU_ALL_BACKENDS(CaseStoreTest);   // -> CaseStoreTest/sqlite, CaseStoreTest/postgres
+//   ZHENWU_ALL_BACKENDS(CaseStoreTest);  // Db/CaseStoreTest.CreatesCase/sqlite and …/postgres
 //
 // SQLite gets a file in a fresh temporary folder (removed afterwards); PostgreSQL gets a fresh
 // schema, named at random, in the database named by the environment variable ZHENWU_TEST_PG
