@@ -3,6 +3,7 @@
 # databases and HTTP on the Release build, unit and HTTP again under ASan/UBSan (not with
 # --quick), and the browser tests. Starts and stops its own PostgreSQL 15. The last line of output
 # is "N passed, N failed"; the exit code is non-zero when a test or a build failed.
+# Warnings are errors unless ZW_WERROR=OFF (for a compiler other than Debian 12's g++ 12).
 set -euo pipefail
 # shellcheck source=scripts/setup.sh
 source "$(dirname "${BASH_SOURCE[0]}")/scripts/setup.sh"
@@ -162,11 +163,12 @@ main() {
     "${ZW_TEST_PACKAGES[@]}" || zw_die "could not install the Debian packages"
 
   local release_ok=1 asan_ok=1
-  ZW_WERROR=ON phase "build release" setup_step zw_build_release || release_ok=0
+  export ZW_WERROR="${ZW_WERROR:-ON}"
+  phase "build release" setup_step zw_build_release || release_ok=0
   if ((quick)); then
     asan_ok=0
   else
-    ZW_WERROR=ON phase "build asan" setup_step zw_build_asan || asan_ok=0
+    phase "build asan" setup_step zw_build_asan || asan_ok=0
   fi
 
   phase "start postgresql" setup_step start_postgres || true
