@@ -34,7 +34,70 @@ struct Entry {
 };
 
 // Appends one event inside the caller's write transaction, so the event and the change it
-// describes commit together (or neither does). Serialises appenders on the chain head row.
+// describes commit together (or neither does). Serialises appenders on the chain head row
+// (on PostgreSQL its row lock orders concurrent writers until they commit). Text is stored as
+// valid UTF-8 (invalid bytes become U+FFFD, NUL bytes are dropped) so that what is hashed is
+// exactly what either database keeps. Fails with the database's error; the caller's
+// transaction must then roll back (Database::Write does).
 Status Record(db::Conn& conn, const Clock& clock, const Actor& actor, const Entry& entry);
+
+// The genesis value of prev_hash (and of the anchor before any pruning): 64 zeros.
+extern const std::string kZeroHash;
+
+// One stored event, as read back.
+struct Event {
+  int64_t seq = 0;
+  int64_t at_ms = 0;
+  Actor actor;
+  Entry entry;
+  std::string prev_hash;  // lowercase hex SHA-256
+  std::string hash;
+};
+
+// The canonical, unambiguous byte encoding of every stored field of `event` except its own
+// hash: a version tag, then each field in a fixed order as "<byte length>:<bytes>;" ("-;" for a
+// null number). Exposed for tests and for tools that re-verify an export.
+std::string CanonicalEncoding(const Event& event);
+// hex(SHA-256(CanonicalEncoding(event))); prev_hash is part of the encoding.
+std::string EventHash(const Event& event);
+
+// What Verify() found.
+struct VerifyReport {
+  enum class Problem {
+    kNone,
+    kHashMismatch,    // a row's stored fields do not give its stored hash (row altered)
+    kLinkMismatch,    // a row's prev_hash is not the previous row's hash
+    kMissingRows,     // seq jumps: rows were deleted
+    kHeadMismatch,    // the chain ends before / elsewhere than the head row says (tail cut)
+    kAnchorMismatch,  // the pruning anchor is not the one the last pruning event recorded
+  };
+  bool intact = false;
+  int64_t checked = 0;     // rows whose hash was checked
+  int64_t anchor_seq = 0;  // rows up to here were pruned
+  int64_t last_seq = 0;    // the head's last seq
+  Problem problem = Problem::kNone;
+  int64_t broken_seq = 0;  // the first row found wrong (or the seq expected there)
+  std::string detail;      // what is wrong, in Chinese
+};
+
+// Walks the whole chain in keyset pages of `page_size` rows (one read transaction per page,
+// never all rows at once) from the pruning anchor to the head, and reports the first broken
+// link or that the chain is intact with the number of rows checked. Rows appended while it
+// runs are beyond the head it read first and are not checked. Fails only when the database
+// does; a broken chain is a report, not an error.
+Result<VerifyReport> Verify(db::Database& db, int page_size = 1000);
+
+// The report in Chinese, one or two lines, for `zhenwu audit verify`.
+std::string FormatReport(const VerifyReport& report);
+
+// The shortest retention 等保 2.0 allows: six months.
+inline constexpr int kMinKeepDays = 180;
+
+// Deletes, inside the caller's write transaction, the oldest events: the longest prefix of the
+// chain recorded more than keep_days days before clock.NowMs(). The seq and hash of the last
+// deleted row become the chain's anchor (so Verify still proves everything kept), and the
+// pruning itself is recorded as an "audit.prune" event naming that anchor. Returns the number
+// of rows deleted. Fails with kInvalidInput (field keep_days) when keep_days < 180.
+Result<int64_t> Prune(db::Conn& conn, const Clock& clock, int keep_days);
 
 }  // namespace zhenwu::audit
