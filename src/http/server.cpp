@@ -226,6 +226,42 @@ bool ExpectsContinue(const RawRequest& req) {
   return IEquals(Trim(req[bhttp::field::expect]), "100-continue");
 }
 
+// The status line and header block of `res`, as Beast's serializer would write them. Writing
+// this and the body with one gather write costs less than the generic serializer, and the
+// server always knows the body length (Content-Length), so nothing else is needed.
+void SerializeHead(const Response& res, std::string& out) {
+  std::string_view reason = res.reason();
+  out.reserve(512);
+  out.append(res.version() == 10 ? "HTTP/1.0 " : "HTTP/1.1 ");
+  const unsigned status = res.result_int();
+  out.push_back(static_cast<char>('0' + status / 100 % 10));
+  out.push_back(static_cast<char>('0' + status / 10 % 10));
+  out.push_back(static_cast<char>('0' + status % 10));
+  out.push_back(' ');
+  out.append(reason).append("\r\n");
+  for (const auto& field : res) {
+    out.append(std::string_view(field.name_string())).append(": ");
+    std::string_view value = field.value();
+    if (value.find_first_of("\r\n") == std::string_view::npos) {
+      out.append(value);
+    } else {
+      // A line break in a value (say, a file name from an upload) would split the header.
+      for (char c : value) out.push_back(c == '\r' || c == '\n' ? ' ' : c);
+    }
+    out.append("\r\n");
+  }
+  out.append("\r\n");
+}
+
+template <class Stream>
+asio::awaitable<beast::error_code> WriteResponse(Stream& stream, const Response& res) {
+  std::string head;
+  SerializeHead(res, head);
+  std::array<asio::const_buffer, 2> buffers{asio::buffer(head), asio::buffer(res.body())};
+  auto [ec, n] = co_await asio::async_write(stream, buffers, kUseTuple);
+  co_return ec;
+}
+
 void LogException(std::exception_ptr e) {
   if (!e) return;
   try {
@@ -724,8 +760,7 @@ asio::awaitable<void> Server::Impl::Session(std::shared_ptr<Connection> conn) {
     res.version(req.raw.version());
     res.keep_alive(keep_alive);
     stream.expires_after(read_timeout);
-    auto [wec, written] = co_await bhttp::async_write(stream, res, kUseTuple);
-    if (wec) co_return;
+    if (co_await WriteResponse(stream, res)) co_return;
     if (!keep_alive) break;
   }
   beast::error_code ignored;
@@ -807,7 +842,7 @@ asio::awaitable<void> Server::Impl::SendErrorAndClose(Connection& conn, const Pa
   Finish(req, res, started);
   res.keep_alive(false);
   conn.stream.expires_after(std::chrono::seconds(options.read_timeout_s));
-  co_await bhttp::async_write(conn.stream, res, kUseTuple);
+  co_await WriteResponse(conn.stream, res);
   co_await LingerClose(conn);
 }
 

@@ -52,6 +52,11 @@ Router MakeRouter() {
     throw std::logic_error("api exploded");
     co_return Response{};
   });
+  r.Get("/inject", [](Request&) -> asio::awaitable<Response> {
+    Response res = Text(bhttp::status::ok, "x");
+    res.set("X-File", "a.txt\r\nSet-Cookie: evil=1");
+    co_return res;
+  });
   r.Get("/api/v1/ping", [](Request&) -> asio::awaitable<Response> {
     co_return Json(bhttp::status::ok, R"({"pong":true})");
   });
@@ -240,6 +245,14 @@ TEST(ServerTest, HeadHasTheHeadersOfGetAndNoBody) {
   std::string raw = client.SendRaw("HEAD /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
   EXPECT_TRUE(raw.ends_with("\r\n\r\n")) << raw;
   EXPECT_NE(raw.find("Content-Length: 6\r\n"), std::string::npos) << raw;
+}
+
+TEST(ServerTest, LineBreaksInHeaderValuesCannotSplitTheHeader) {
+  TestServer server(MakeRouter());
+  HttpResponse res = server.Client().Get("/inject");
+  EXPECT_EQ(res.status, 200);
+  EXPECT_FALSE(res.HasHeader("Set-Cookie"));
+  EXPECT_EQ(res.Header("X-File"), "a.txt  Set-Cookie: evil=1");
 }
 
 TEST(ServerTest, KeepsTheConnectionAlive) {
