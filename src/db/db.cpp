@@ -133,6 +133,9 @@ std::string TranslateDdl(Dialect dialect, std::string_view sql) {
       {"{{bigint}}", "INTEGER", "BIGINT"},
       {"{{blob}}", "BLOB", "BYTEA"},
       {"{{real}}", "REAL", "DOUBLE PRECISION"},
+      // Text compared byte by byte (SQLite's default BINARY collation), for range queries on
+      // materialised paths that must not depend on the server's locale.
+      {"{{text_c}}", "TEXT", "TEXT COLLATE \"C\""},
   };
   std::string out;
   out.reserve(sql.size());

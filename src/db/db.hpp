@@ -177,6 +177,7 @@ Result<std::unique_ptr<Database>> Open(const Options& options, BlockingPool& poo
 //                 PRIMARY KEY  (both never reuse the id of a deleted row)
 //   {{bigint}} -> INTEGER | BIGINT          {{blob}} -> BLOB | BYTEA
 //   {{real}}   -> REAL | DOUBLE PRECISION
+//   {{text_c}} -> TEXT | TEXT COLLATE "C"  (bytewise comparison on both, e.g. for path ranges)
 std::string TranslateDdl(Dialect dialect, std::string_view sql);
 
 }  // namespace zhenwu::db

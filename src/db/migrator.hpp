@@ -2,7 +2,7 @@
 // Migrations per module, recorded in schema_migrations(module, version, name, applied_at_ms).
 // Each module ships src/<module>/migrations/NNNN_verb_object.sql, compiled into the binary.
 // A migration holds plain DDL/DML (no BEGIN/COMMIT: the migrator owns the transaction) and may
-// use the TranslateDdl tokens ({{id}}, {{bigint}}, {{blob}}, {{real}}).
+// use the TranslateDdl tokens ({{id}}, {{bigint}}, {{blob}}, {{real}}, {{text_c}}).
 
 #include <string>
 #include <vector>

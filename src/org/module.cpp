@@ -1,7 +1,9 @@
 #include "org/module.hpp"
 
+#include "org/handlers.hpp"
+
 namespace zhenwu::org {
 
-web::Module MakeModule() { return {"org", nullptr}; }
+web::Module MakeModule() { return {"org", RegisterRoutes}; }
 
 }  // namespace zhenwu::org

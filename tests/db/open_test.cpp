@@ -84,6 +84,13 @@ TEST(TranslateDdlTest, RewritesTokensPerDialect) {
   EXPECT_EQ(TranslateDdl(Dialect::kSqlite, ""), "");
 }
 
+TEST(TranslateDdlTest, TextCIsBytewiseOnBothDialects) {
+  const std::string ddl = "CREATE TABLE t (path {{text_c}} NOT NULL)";
+  EXPECT_EQ(TranslateDdl(Dialect::kSqlite, ddl), "CREATE TABLE t (path TEXT NOT NULL)");
+  EXPECT_EQ(TranslateDdl(Dialect::kPostgres, ddl),
+            "CREATE TABLE t (path TEXT COLLATE \"C\" NOT NULL)");
+}
+
 TEST(RowTest, ConvertsBetweenTypes) {
   Row row({std::monostate(), int64_t{42}, 2.75, std::string("123"), std::string("abc"),
            std::string("12.5"), std::string("")});
