@@ -6,6 +6,7 @@
 
 #include "app/site_routes.hpp"
 #include "audit/module.hpp"
+#include "auth/middleware.hpp"
 #include "auth/module.hpp"
 #include "db/migrator.hpp"
 #include "http/static_files.hpp"
@@ -44,6 +45,27 @@ const std::vector<std::string>& ModuleNames() {
   return kNames;
 }
 
+Result<std::unique_ptr<db::Database>> OpenAndMigrate(const Config& config, BlockingPool& pool,
+                                                     const Clock& clock) {
+  db::Options db_options;
+  db_options.url = config.db;
+  db_options.sqlite_synchronous = config.sqlite_synchronous;
+  db_options.read_connections = static_cast<int>(config.db_pool);
+  db_options.pg_schema = config.db_schema;
+  auto db = db::Open(db_options, pool);
+  if (!db) return std::move(db).error();
+  std::vector<db::Migration> migrations;
+  for (const auto& m : Modules()) {
+    auto more = db::EmbeddedMigrations(m.name);
+    migrations.insert(migrations.end(), more.begin(), more.end());
+  }
+  if (auto s = db::Migrate(**db, migrations, clock); !s) {
+    (*db)->Close();
+    return std::move(s).error();
+  }
+  return db;
+}
+
 App::App(const Config& config, const Clock& clock)
     : config_(config), clock_(clock), page_cache_(config.page_cache_ttl_ms) {}
 
@@ -57,22 +79,9 @@ Result<std::unique_ptr<App>> App::Create(const Config& config, const Clock& cloc
   std::unique_ptr<App> app(new App(config, clock));
   app->pool_ = std::make_unique<BlockingPool>(BlockingThreads(config));
 
-  db::Options db_options;
-  db_options.url = config.db;
-  db_options.sqlite_synchronous = config.sqlite_synchronous;
-  db_options.read_connections = static_cast<int>(config.db_pool);
-  db_options.pg_schema = config.db_schema;
-  auto db = db::Open(db_options, *app->pool_);
+  auto db = OpenAndMigrate(config, *app->pool_, clock);
   if (!db) return std::move(db).error();
   app->db_ = std::move(db).value();
-
-  const auto modules = Modules();
-  std::vector<db::Migration> migrations;
-  for (const auto& m : modules) {
-    auto more = db::EmbeddedMigrations(m.name);
-    migrations.insert(migrations.end(), more.begin(), more.end());
-  }
-  if (auto s = db::Migrate(*app->db_, migrations, clock); !s) return std::move(s).error();
 
   view::Site site{config.town_name, config.address, config.phone, config.office_hours, config.demo};
   auto view = view::View::Create(std::move(site), config.templates_dir);
@@ -84,7 +93,7 @@ Result<std::unique_ptr<App>> App::Create(const Config& config, const Clock& cloc
   web::ModuleContext ctx{app->config_, clock,  *app->pool_,      *app->db_,
                          *app->view_,  router, app->page_cache_, app->metrics_};
   AddSiteRoutes(ctx);
-  for (const auto& m : modules) {
+  for (const auto& m : Modules()) {
     if (m.register_routes) m.register_routes(ctx);
   }
 
@@ -114,8 +123,8 @@ Result<std::unique_ptr<App>> App::Create(const Config& config, const Clock& cloc
   options.access_log = config.access_log;
   const view::View& page_view = *app->view_;
   app->server_ = std::make_unique<http::Server>(
-      options, std::move(router), std::vector<http::Middleware>{}, app->metrics_,
-      config.page_cache_ttl_ms > 0 ? &app->page_cache_ : nullptr,
+      options, std::move(router), std::vector<http::Middleware>{auth::MakeMiddleware(ctx)},
+      app->metrics_, config.page_cache_ttl_ms > 0 ? &app->page_cache_ : nullptr,
       [&page_view](const http::Request& req, http::bhttp::status status) {
         return web::ErrorPage(req, page_view, status);
       });

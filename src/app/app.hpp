@@ -41,6 +41,11 @@ class App {
   std::unique_ptr<http::Server> server_;
 };
 
+// Opens the configured database and applies every module's migrations (for the commands that
+// work on the database without serving).
+Result<std::unique_ptr<db::Database>> OpenAndMigrate(const Config& config, BlockingPool& pool,
+                                                     const Clock& clock);
+
 // The names of every module, in wiring order (their migrations run in this order).
 const std::vector<std::string>& ModuleNames();
 
