@@ -9,5 +9,8 @@ cd "$ZW_ROOT"
 zw_install_packages "${ZW_BUILD_PACKAGES[@]}"
 zw_build_release zhenwu
 mkdir -p data
+# The Pingzheng demo (org tree and one account per role); does nothing when already loaded.
+"$ZW_RELEASE_DIR/zhenwu" demo --config zhenwu.toml
+zw_log "log in at http://127.0.0.1:8080/login with a demo account above (demo only)"
 # exec, so that Ctrl-C and service managers' signals reach the server itself.
 exec "$ZW_RELEASE_DIR/zhenwu" serve --config zhenwu.toml "$@"
