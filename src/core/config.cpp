@@ -82,6 +82,10 @@ const std::vector<ConfigKey>& ConfigKeys() {
       Key("site.page_cache_ttl_ms", "--page-cache-ttl",
           "milliseconds an anonymous page may be served from memory (0: no cache)",
           &Config::page_cache_ttl_ms),
+      Key("auth.session_idle_min", "--session-idle-min",
+          "minutes of inactivity after which a signed-in session ends", &Config::session_idle_min),
+      Key("auth.session_max_hours", "--session-max-hours",
+          "hours after login at which a session ends, used or not", &Config::session_max_hours),
       Key("log.level", "--log-level", "trace, debug, info, warn, error", &Config::log_level),
       Key("log.access", "--access-log", "write one access-log line per request",
           &Config::access_log),
@@ -207,6 +211,8 @@ Status ValidateConfig(const Config& c) {
       {"server.shutdown_grace_s", c.shutdown_grace_s, 0, 3600},
       {"database.pool", c.db_pool, 1, 1000},
       {"site.page_cache_ttl_ms", c.page_cache_ttl_ms, 0, 86400000},
+      {"auth.session_idle_min", c.session_idle_min, 1, 24 * 60},
+      {"auth.session_max_hours", c.session_max_hours, 1, 24 * 30},
   };
   for (const auto& r : ranges) {
     if (r.value < r.min || r.value > r.max) {

@@ -40,6 +40,9 @@ struct Config {
   std::string templates_dir;  // folder whose templates override the built-in ones
   std::string data_dir = "./data";
   int64_t page_cache_ttl_ms = 5000;
+  // [auth]
+  int64_t session_idle_min = 30;   // a session unused this long ends (等保: session timeout)
+  int64_t session_max_hours = 12;  // a session ends this long after login, used or not
   // [log]
   std::string log_level = "info";
   bool access_log = true;
