@@ -13,6 +13,13 @@ bool IsLoopback(std::string_view ip) {
   return ip.rfind("127.", 0) == 0 || ip == "::1" || ip.rfind("::ffff:127.", 0) == 0;
 }
 
+// `path` when it is a path on this site, "/" otherwise (never "//host" or "/\\host").
+std::string LocalPathOrRoot(std::string path) {
+  const bool local =
+      !path.empty() && path[0] == '/' && !(path.size() > 1 && (path[1] == '/' || path[1] == '\\'));
+  return local ? path : std::string("/");
+}
+
 }  // namespace
 
 void AddSiteRoutes(web::ModuleContext& ctx) {
@@ -48,12 +55,7 @@ void AddSiteRoutes(web::ModuleContext& ctx) {
   // 适老化: the large-text switch works without JavaScript; the cookie makes it persist.
   ctx.router.Get("/settings/text-size", [](http::Request& req) -> asio::awaitable<http::Response> {
     const std::string size = req.QueryForm().GetOr("size") == "large" ? "large" : "normal";
-    std::string back = req.QueryForm().GetOr("back", "/");
-    if (back.empty() || back[0] != '/' ||
-        (back.size() > 1 && (back[1] == '/' || back[1] == '\\'))) {
-      back = "/";
-    }
-    auto res = http::Redirect(back);
+    auto res = http::Redirect(LocalPathOrRoot(req.QueryForm().GetOr("back", "/")));
     res.set(http::bhttp::field::set_cookie,
             http::SetCookieValue(http::kTextSizeCookie, size, 365 * 24 * 3600, false, req.secure));
     res.set(http::bhttp::field::cache_control, "no-store");
