@@ -428,8 +428,11 @@ asio::awaitable<Response> Server::Impl::Dispatch(Request& req) {
   }
 
   const bool head_or_get = req.method() == bhttp::verb::get || req.method() == bhttp::verb::head;
+  // Anonymous means no session cookie and no bearer token: only then is the page the same for
+  // everyone.
   const bool cacheable = match.handler && match.options.cacheable && page_cache && head_or_get &&
-                         !req.Cookie(kSessionCookie);
+                         !req.Cookie(kSessionCookie) &&
+                         req.raw.find(bhttp::field::authorization) == req.raw.end();
   std::string key;
   uint64_t generation = 0;
   int64_t now_ms = 0;

@@ -46,6 +46,9 @@ class Server {
   // address is malformed or taken.
   uint16_t Listen();
   // Serves until Stop() or SIGINT/SIGTERM, then drains as described above and returns.
+  // Listens first if Listen() was not called. Call once. Connections still busy when
+  // shutdown_grace_s runs out are closed; their coroutines are destroyed with the Server, so a
+  // BlockingPool those handlers await must be joined before the Server is destroyed.
   void Run();
   // Asks Run() to shut down gracefully; safe from any thread.
   void Stop();
@@ -55,6 +58,25 @@ class Server {
 
   // Answers one request without a socket (router, middleware, error pages, gzip, ETag):
   // the same path a request from the network takes. Tests and the page cache warm-up use it.
+  // `req.raw` must be set; `path`/`query` are derived from its target when `path` is empty.
+  //
+  // What it adds to what handlers return:
+  // - X-Request-Id (the incoming one if it is 1..64 of [A-Za-z0-9_-], else a fresh one),
+  //   Server, Date, Content-Length; for HEAD the headers of GET and no body.
+  // - A status >= 400 returned with an empty body and no Content-Type gets the error page
+  //   (ErrorPageRenderer, or JSON {"error":{"code","message"}} under /api/); a handler may
+  //   simply `co_return Response{bhttp::status::not_found, 11};`. Unknown paths are 404, a
+  //   known path with another method 405 with Allow. Both pass through the middleware.
+  // - An exception escaping a handler or middleware is logged with the request id and becomes
+  //   a 500 page; it never reaches the connection.
+  // - Page cache (when given one): a GET/HEAD of a route marked cacheable from a visitor with
+  //   no zw_sid cookie and no Authorization header is answered from the cache, keyed by path,
+  //   query and the zw_text cookie, without running middleware or the handler. Only 200s
+  //   without Set-Cookie and Content-Encoding are stored, with a strong ETag and a gzip form.
+  // - If-None-Match against the response's ETag -> 304; gzip (with Vary: Accept-Encoding) for
+  //   compressible types of 512 bytes or more when the client accepts it; a gzip body carries
+  //   the weak form of the ETag.
+  // Metrics::Observe and the access log line happen here too.
   asio::awaitable<Response> Handle(Request& req);
 
  private:

@@ -220,9 +220,10 @@ TEST(PageCacheServerTest, SignedInVisitorsAlwaysRender) {
   client.Get("/");
   client.Get("/", {{"Cookie", "zw_sid=session1"}});
   client.Get("/", {{"Cookie", "other=1; zw_sid=session1"}});
-  EXPECT_EQ(*site.renders, 3);
+  client.Get("/", {{"Authorization", "Bearer token"}});
+  EXPECT_EQ(*site.renders, 4);
   client.Get("/");
-  EXPECT_EQ(*site.renders, 3);
+  EXPECT_EQ(*site.renders, 4);
 }
 
 TEST(PageCacheServerTest, InvalidateRendersAgain) {

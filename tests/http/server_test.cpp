@@ -15,6 +15,7 @@
 #include <atomic>
 #include <chrono>
 #include <future>
+#include <random>
 #include <stdexcept>
 #include <thread>
 
@@ -437,6 +438,47 @@ TEST(ServerTest, ListenRejectsBadAddresses) {
   options.listen = "127.0.0.1:" + std::to_string(taken.port());
   Server server(options, Router{}, {}, metrics, nullptr, {});
   EXPECT_THROW(server.Listen(), std::runtime_error);
+}
+
+}  // namespace
+}  // namespace zhenwu::http
+
+namespace zhenwu::http {
+namespace {
+
+// Random and mangled requests: whatever arrives, the server answers or closes, and goes on.
+TEST(ServerFuzzTest, SurvivesGarbage) {
+  TestServerConfig config{.router = MakeRouter()};
+  config.options.read_timeout_s = 1;
+  config.options.header_limit = 4096;
+  config.options.body_limit = 4096;
+  TestServer server(std::move(config));
+  HttpClient client = server.Client();
+  std::mt19937 rng(20261128);
+  const std::string valid =
+      "POST /echo?a=%E4%B8%AD HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
+      "Cookie: zw_sid=1\r\nAccept-Encoding: gzip;q=0.5\r\n\r\nhello";
+  for (int round = 0; round < 150; ++round) {
+    std::string bytes;
+    switch (round % 3) {
+      case 0:  // pure noise
+        bytes.resize(rng() % 300);
+        for (char& c : bytes) c = static_cast<char>(rng());
+        break;
+      case 1:  // a valid request with a few bytes flipped
+        bytes = valid;
+        for (int i = 0; i < 3; ++i) bytes[rng() % bytes.size()] = static_cast<char>(rng());
+        break;
+      default:  // a valid request cut short or repeated
+        bytes = valid.substr(0, rng() % valid.size()) + valid;
+        break;
+    }
+    std::string raw = client.SendRaw(bytes, std::chrono::seconds(3), /*close_write=*/true);
+    if (!raw.empty()) {
+      EXPECT_TRUE(raw.starts_with("HTTP/1.")) << raw.substr(0, 80);
+    }
+  }
+  ExpectServes(client);
 }
 
 }  // namespace

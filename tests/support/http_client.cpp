@@ -235,7 +235,8 @@ void HttpClient::set_cookie(std::string name, std::string value) {
 
 void HttpClient::Disconnect() { conn_.reset(); }
 
-std::string HttpClient::SendRaw(std::string_view bytes, std::chrono::milliseconds read_timeout) {
+std::string HttpClient::SendRaw(std::string_view bytes, std::chrono::milliseconds read_timeout,
+                                bool close_write) {
   asio::io_context ioc;
   beast::tcp_stream stream(ioc);
   beast::error_code ec;
@@ -250,6 +251,7 @@ std::string HttpClient::SendRaw(std::string_view bytes, std::chrono::millisecond
   asio::async_write(stream, asio::buffer(bytes.data(), bytes.size()),
                     [](const beast::error_code&, std::size_t) {});
   RunAll(ioc);
+  if (close_write) stream.socket().shutdown(tcp::socket::shutdown_send, ec);
 
   std::string received;
   std::array<char, 16 * 1024> chunk;

@@ -48,9 +48,12 @@ class HttpClient {
                        const Headers& headers = {});
 
   // Opens a fresh connection, writes `bytes` as they are (errors ignored) and returns everything
-  // the server sends until it closes the connection or `read_timeout` passes.
+  // the server sends until it closes the connection or `read_timeout` passes. With
+  // `close_write` the client then shuts down its sending side, so the server sees the end of
+  // the stream instead of waiting for more.
   std::string SendRaw(std::string_view bytes,
-                      std::chrono::milliseconds read_timeout = std::chrono::seconds(3));
+                      std::chrono::milliseconds read_timeout = std::chrono::seconds(3),
+                      bool close_write = false);
 
   // Inflate gzip bodies (Content-Encoding: gzip) before returning them. Off by default so
   // tests can see what went over the wire.
