@@ -52,7 +52,7 @@ bool May(const auth::Principal* who, Perm p, const std::string& path) {
 
 class Pages {
  public:
-  explicit Pages(web::ModuleContext& ctx) : ctx_(ctx), view_(ctx.view) {}
+  explicit Pages(web::ModuleContext& ctx) : db_(ctx.db), clock_(ctx.clock), view_(ctx.view) {}
 
   // The answer for a refused or failed request: the login page for the anonymous, else the error
   // page for the code.
@@ -121,8 +121,7 @@ class Pages {
   asio::awaitable<Response> Tree(Request& req) {
     const auth::Principal* who = auth::CurrentPrincipal(req);
     if (auto s = auth::AuthorizeAny(who, Perm::kOrgView); !s) co_return Refuse(req, s.error());
-    auto units =
-        co_await ctx_.db.Read<std::vector<OrgUnit>>([](db::Conn& c) { return AllUnits(c); });
+    auto units = co_await db_.Read<std::vector<OrgUnit>>([](db::Conn& c) { return AllUnits(c); });
     if (!units) co_return Refuse(req, units.error());
 
     // The visible units, as a forest ordered by sort order within each parent.
@@ -233,7 +232,7 @@ class Pages {
     }
     auto id = ParseId(parent_text);
     if (!id) co_return Error::NotFound();
-    auto parent = co_await ctx_.db.Read<std::optional<OrgUnit>>(
+    auto parent = co_await db_.Read<std::optional<OrgUnit>>(
         [id = *id](db::Conn& c) { return FindUnit(c, id); });
     if (!parent) co_return parent.error();
     if (!*parent) {
@@ -266,8 +265,8 @@ class Pages {
     input.division_code = form.GetOr("division_code");
     input.sort_order = form.GetOr("sort_order");
     const audit::Actor actor = ActorOf(req, *who);
-    const Clock& clock = ctx_.clock;
-    auto created = co_await ctx_.db.Write<OrgUnit>(
+    const Clock& clock = clock_;
+    auto created = co_await db_.Write<OrgUnit>(
         [&](db::Conn& c) { return CreateUnit(c, clock, actor, input); });
     if (!created) {
       if (created.error().code != ErrorCode::kInvalidInput) co_return Refuse(req, created.error());
@@ -299,7 +298,7 @@ class Pages {
       if (auto s = auth::AuthorizeAny(who, need); !s) co_return s.error();
       co_return Error::NotFound();
     }
-    auto detail = co_await ctx_.db.Read<Detail>([id = *id](db::Conn& c) -> Result<Detail> {
+    auto detail = co_await db_.Read<Detail>([id = *id](db::Conn& c) -> Result<Detail> {
       auto unit = FindUnit(c, id);
       if (!unit) return std::move(unit).error();
       if (!*unit) return Error::NotFound();
@@ -415,9 +414,9 @@ class Pages {
     UnitEdit edit{form.GetOr("name"), form.GetOr("code"), form.GetOr("division_code"),
                   form.GetOr("sort_order")};
     const audit::Actor actor = ActorOf(req, *auth::CurrentPrincipal(req));
-    const Clock& clock = ctx_.clock;
+    const Clock& clock = clock_;
     const int64_t id = d->unit.id;
-    auto updated = co_await ctx_.db.Write<OrgUnit>(
+    auto updated = co_await db_.Write<OrgUnit>(
         [&](db::Conn& c) { return UpdateUnit(c, clock, actor, id, edit); });
     if (!updated) {
       if (updated.error().code != ErrorCode::kInvalidInput) co_return Refuse(req, updated.error());
@@ -457,9 +456,9 @@ class Pages {
     Result<OrgUnit> moved = refused;
     if (refused.fields.empty()) {
       const audit::Actor actor = ActorOf(req, *who);
-      const Clock& clock = ctx_.clock;
+      const Clock& clock = clock_;
       const int64_t id = d->unit.id;
-      moved = co_await ctx_.db.Write<OrgUnit>(
+      moved = co_await db_.Write<OrgUnit>(
           [&](db::Conn& c) { return MoveUnit(c, clock, actor, id, new_parent); });
     }
     if (!moved) {
@@ -478,10 +477,10 @@ class Pages {
     auto d = co_await LoadDetail(req, Perm::kOrgManage);
     if (!d) co_return Refuse(req, d.error());
     const audit::Actor actor = ActorOf(req, *auth::CurrentPrincipal(req));
-    const Clock& clock = ctx_.clock;
+    const Clock& clock = clock_;
     const int64_t id = d->unit.id;
-    auto retired = co_await ctx_.db.Write<OrgUnit>(
-        [&](db::Conn& c) { return RetireUnit(c, clock, actor, id); });
+    auto retired =
+        co_await db_.Write<OrgUnit>([&](db::Conn& c) { return RetireUnit(c, clock, actor, id); });
     if (!retired && retired.error().code != ErrorCode::kConflict) {
       co_return Refuse(req, retired.error());
     }
@@ -527,10 +526,10 @@ class Pages {
     auto rows = ReadImportFile(*file->filename, file->data);
     if (!rows) co_return fail(rows.error());
     const audit::Actor actor = ActorOf(req, *who);
-    const Clock& clock = ctx_.clock;
+    const Clock& clock = clock_;
     const std::vector<ImportRow>& input = *rows;
     const bool may_root = MayCreateRoot(who);
-    auto created = co_await ctx_.db.Write<std::vector<OrgUnit>>([&](db::Conn& c) {
+    auto created = co_await db_.Write<std::vector<OrgUnit>>([&](db::Conn& c) {
       return ImportUnits(c, clock, actor, input, [&](const OrgUnit* parent) {
         return parent == nullptr ? may_root : May(who, Perm::kOrgManage, parent->path);
       });
@@ -548,7 +547,9 @@ class Pages {
   }
 
  private:
-  web::ModuleContext& ctx_;
+  // Not the ModuleContext itself: it lives only while the modules register.
+  db::Database& db_;
+  const Clock& clock_;
   const view::View& view_;
 };
 
