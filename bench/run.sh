@@ -179,7 +179,11 @@ main() {
     measure "nginx $path (warm-up)" "$nginx_url$path" "$WARMUP" >/dev/null
   done
 
-  zw_log "measuring: wrk -t1 -c$CONNECTIONS -d$DURATION per server and target ($(nproc) cores)"
+  # Other work on the machine skews both servers, unequally: the load average goes with the numbers.
+  local context
+  context="$(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p'),"
+  context+=" load average $(cut -d' ' -f1-3 /proc/loadavg) before measuring"
+  zw_log "measuring: wrk -t1 -c$CONNECTIONS -d$DURATION per server and target"
   local table i z n result
   table="$(printf '%-24s %8s %14s %11s %13s %10s %6s\n' target bytes 'zhenwu req/s' 'zhenwu p99' \
     'nginx req/s' 'nginx p99' ratio)"
@@ -197,11 +201,12 @@ main() {
   mkdir -p bench/results
   result="bench/results/load-$(date +%Y%m%d-%H%M%S).txt"
   {
-    printf '%s\n' "$table"
+    printf '%s\n\n%s\n' "$context" "$table"
     printf '\n--- wrk output ---\n'
     cat "$work/wrk.log"
   } >"$result"
-  printf '\n%s\n\nratio = zhenwu req/s / nginx req/s; full wrk output in %s\n' "$table" "$result"
+  printf '\n%s\n\n%s\n\nratio = zhenwu req/s / nginx req/s; full wrk output in %s\n' "$context" \
+    "$table" "$result"
 }
 
 main "$@"
