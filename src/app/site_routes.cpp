@@ -28,11 +28,12 @@ void AddSiteRoutes(web::ModuleContext& ctx) {
 
   // 200 "ok" when the database answers a query; 503 otherwise (load balancers take us out).
   ctx.router.Get("/healthz", [&db](http::Request&) -> asio::awaitable<http::Response> {
-    auto ping = co_await db.Read<int>([](db::Conn& c) -> Result<int> {
+    auto zw_work1 = [](db::Conn& c) -> Result<int> {
       auto row = c.QueryOne("SELECT 1");
       if (!row) return std::move(row).error();
       return 1;
-    });
+    };
+    auto ping = co_await db.Read<int>(zw_work1);
     auto res = ping ? http::Text(status::ok, "ok\n")
                     : http::Text(status::service_unavailable, "database unavailable\n");
     res.set(http::bhttp::field::cache_control, "no-store");

@@ -161,24 +161,26 @@ asio::awaitable<http::Response> PostLogin(const Deps& d, http::Request& req) {
   if (password.empty()) f.errors.fields.push_back({"password", S(d, "auth.need_password")});
   if (!f.errors.fields.empty()) co_return RenderLogin(req, d, f, status::unprocessable_entity);
 
-  auto candidate =
-      co_await d.db.Read<LoginCandidate>([&d, login = f.login, ip = req.remote_ip](db::Conn& c) {
-        return PrepareLogin(c, d.clock, login, ip);
-      });
+  auto zw_work1 = [&d, login = f.login, ip = req.remote_ip](db::Conn& c) {
+    return PrepareLogin(c, d.clock, login, ip);
+  };
+  auto candidate = co_await d.db.Read<LoginCandidate>(zw_work1);
   if (!candidate) co_return web::ErrorPage(req, d.view, web::StatusFor(candidate.error().code));
   if (candidate->ip_blocked_until_ms > 0) {
     co_return TooManyAttempts(req, d, candidate->ip_blocked_until_ms);
   }
+  auto zw_hash1 = [hash = candidate->password_hash, password] {
+    return VerifyPassword(hash, password);
+  };
   // Exactly one hash per attempt, for known and unknown logins alike.
-  auto verified = co_await OnHasher(
-      d, [hash = candidate->password_hash, password] { return VerifyPassword(hash, password); });
+  auto verified = co_await OnHasher(d, zw_hash1);
   if (!verified) co_return Busy(req, d);
 
   const audit::Actor actor = ActorOf(req);
-  auto outcome = co_await d.db.Write<LoginOutcome>(
-      [&d, &actor, login = f.login, cand = *candidate, ok = *verified](db::Conn& c) {
-        return FinishLogin(c, d.clock, d.policy, actor, login, cand, ok);
-      });
+  auto zw_work2 = [&d, &actor, login = f.login, cand = *candidate, ok = *verified](db::Conn& c) {
+    return FinishLogin(c, d.clock, d.policy, actor, login, cand, ok);
+  };
+  auto outcome = co_await d.db.Write<LoginOutcome>(zw_work2);
   if (!outcome) co_return web::ErrorPage(req, d.view, web::StatusFor(outcome.error().code));
   switch (outcome->kind) {
     case LoginOutcome::Kind::kOk: {
@@ -210,11 +212,11 @@ asio::awaitable<http::Response> PostLogout(const Deps& d, http::Request& req) {
   const Principal* who = CurrentPrincipal(req);
   if (who && !who->session_id.empty()) {
     const audit::Actor actor = ActorOf(req);
-    auto done =
-        co_await d.db.Write<int>([&d, &actor, id = who->session_id](db::Conn& c) -> Result<int> {
-          if (auto s = EndSession(c, d.clock, actor, id); !s) return std::move(s).error();
-          return 1;
-        });
+    auto zw_work3 = [&d, &actor, id = who->session_id](db::Conn& c) -> Result<int> {
+      if (auto s = EndSession(c, d.clock, actor, id); !s) return std::move(s).error();
+      return 1;
+    };
+    auto done = co_await d.db.Write<int>(zw_work3);
     if (!done) co_return web::ErrorPage(req, d.view, web::StatusFor(done.error().code));
   }
   auto res = http::Redirect("/");
@@ -226,10 +228,11 @@ asio::awaitable<http::Response> PostLogoutEverywhere(const Deps& d, http::Reques
   const Principal* who = CurrentPrincipal(req);
   if (!who) co_return ToLogin(req);
   const audit::Actor actor = ActorOf(req);
-  auto done = co_await d.db.Write<int>([&d, &actor, id = who->user_id](db::Conn& c) -> Result<int> {
+  auto zw_work4 = [&d, &actor, id = who->user_id](db::Conn& c) -> Result<int> {
     if (auto s = EndAllSessions(c, d.clock, actor, id); !s) return std::move(s).error();
     return 1;
-  });
+  };
+  auto done = co_await d.db.Write<int>(zw_work4);
   if (!done) co_return web::ErrorPage(req, d.view, web::StatusFor(done.error().code));
   auto res = http::Redirect("/login");
   res.insert(field::set_cookie, ClearSessionCookie(req.secure));
@@ -276,28 +279,29 @@ asio::awaitable<http::Response> PostPassword(const Deps& d, http::Request& req) 
   if (!errors.fields.empty()) {
     co_return RenderPassword(req, d, errors, false, status::unprocessable_entity);
   }
-  auto hash = co_await d.db.Read<std::string>(
-      [id = who->user_id](db::Conn& c) { return PasswordHashOf(c, id); });
+  auto zw_work5 = [id = who->user_id](db::Conn& c) { return PasswordHashOf(c, id); };
+  auto hash = co_await d.db.Read<std::string>(zw_work5);
   if (!hash) co_return web::ErrorPage(req, d.view, web::StatusFor(hash.error().code));
-  // Verify the old password and hash the new one in one trip to the hashing pool.
-  auto fresh = co_await OnHasher(d, [old_hash = *hash, old_pw, new_pw]() -> std::string {
+  auto zw_hash2 = [old_hash = *hash, old_pw, new_pw]() -> std::string {
     if (!VerifyPassword(old_hash, old_pw)) return {};
     return HashPassword(new_pw);
-  });
+  };
+  // Verify the old password and hash the new one in one trip to the hashing pool.
+  auto fresh = co_await OnHasher(d, zw_hash2);
   if (!fresh) co_return Busy(req, d);
   if (fresh->empty()) {
     errors.fields.push_back({"old_password", S(d, "auth.wrong_old_password")});
     co_return RenderPassword(req, d, errors, false, status::unprocessable_entity);
   }
   const audit::Actor actor = ActorOf(req);
-  auto done =
-      co_await d.db.Write<int>([&d, &actor, id = who->user_id, h = *fresh,
-                                keep = Sha256Hex(who->session_id)](db::Conn& c) -> Result<int> {
-        if (auto s = SetPasswordHash(c, d.clock, actor, id, h, false, keep); !s) {
-          return std::move(s).error();
-        }
-        return 1;
-      });
+  auto zw_work6 = [&d, &actor, id = who->user_id, h = *fresh,
+                   keep = Sha256Hex(who->session_id)](db::Conn& c) -> Result<int> {
+    if (auto s = SetPasswordHash(c, d.clock, actor, id, h, false, keep); !s) {
+      return std::move(s).error();
+    }
+    return 1;
+  };
+  auto done = co_await d.db.Write<int>(zw_work6);
   if (!done) co_return web::ErrorPage(req, d.view, web::StatusFor(done.error().code));
   // The principal of this request still says "must change"; the page shows the new state.
   Principal updated = *who;
@@ -340,8 +344,8 @@ http::Response Denied(const Deps& d, const http::Request& req, const Error& e) {
 asio::awaitable<http::Response> GetAdmin(const Deps& d, http::Request& req) {
   if (auto r = RequireStaff(d, req)) co_return std::move(*r);
   const Principal& who = *CurrentPrincipal(req);
-  auto unit = co_await d.db.Read<std::optional<org::OrgUnit>>(
-      [id = who.unit_id](db::Conn& c) { return org::FindUnit(c, id); });
+  auto zw_work7 = [id = who.unit_id](db::Conn& c) { return org::FindUnit(c, id); };
+  auto unit = co_await d.db.Read<std::optional<org::OrgUnit>>(zw_work7);
   Data entries{Data::type::list};
   for (const auto& item : d.view.admin_nav()) {
     auto needs = PermissionForNav(item.key);
@@ -418,7 +422,7 @@ asio::awaitable<http::Response> GetUsers(const Deps& d, http::Request& req) {
     std::vector<User> users;
     std::vector<org::OrgUnit> units;
   };
-  auto listing = co_await d.db.Read<Listing>([&who, unit_filter](db::Conn& c) -> Result<Listing> {
+  auto zw_work8 = [&who, unit_filter](db::Conn& c) -> Result<Listing> {
     Listing l;
     auto units = UnitsInScope(c, who, Permission::kUserView);
     if (!units) return std::move(units).error();
@@ -427,7 +431,8 @@ asio::awaitable<http::Response> GetUsers(const Deps& d, http::Request& req) {
     if (!users) return std::move(users).error();
     l.users = std::move(users).value();
     return l;
-  });
+  };
+  auto listing = co_await d.db.Read<Listing>(zw_work8);
   if (!listing) co_return web::ErrorPage(req, d.view, web::StatusFor(listing.error().code));
   Data rows{Data::type::list};
   for (const auto& u : listing->users) {
@@ -501,8 +506,8 @@ UserForm FormFromRequest(const http::Request& req) {
 asio::awaitable<http::Response> RenderUserForm(const Deps& d, http::Request& req, const UserForm& f,
                                                status code = status::ok) {
   const Principal& who = *CurrentPrincipal(req);
-  auto units = co_await d.db.Read<std::vector<org::OrgUnit>>(
-      [&who](db::Conn& c) { return UnitsInScope(c, who, Permission::kUserManage); });
+  auto zw_work9 = [&who](db::Conn& c) { return UnitsInScope(c, who, Permission::kUserManage); };
+  auto units = co_await d.db.Read<std::vector<org::OrgUnit>>(zw_work9);
   if (!units) co_return web::ErrorPage(req, d.view, web::StatusFor(units.error().code));
   Data data{Data::type::object};
   data.set("editing", f.id ? Data::type::bool_true : Data::type::bool_false);
@@ -611,7 +616,8 @@ asio::awaitable<http::Response> PostNewUser(const Deps& d, http::Request& req) {
   if (!f.errors.fields.empty()) {
     co_return co_await RenderUserForm(d, req, f, status::unprocessable_entity);
   }
-  auto hash = co_await OnHasher(d, [password] { return HashPassword(password); });
+  auto zw_hash3 = [password] { return HashPassword(password); };
+  auto hash = co_await OnHasher(d, zw_hash3);
   if (!hash) co_return Busy(req, d);
   NewStaff staff;
   staff.login = f.login;
@@ -622,13 +628,13 @@ asio::awaitable<http::Response> PostNewUser(const Deps& d, http::Request& req) {
   staff.must_change_password = req.BodyForm().GetOr("must_change") == "1";
   const audit::Actor actor = ActorOf(req);
   const std::string out_of_scope = S(d, "auth.unit_out_of_scope");
-  auto id = co_await d.db.Write<int64_t>(
-      [&d, &who, &actor, &staff, &f, &out_of_scope](db::Conn& c) -> Result<int64_t> {
-        if (auto s = CheckUnitsInScope(c, who, f.unit_id, staff.grants, out_of_scope); !s) {
-          return std::move(s).error();
-        }
-        return CreateStaff(c, d.clock, actor, staff);
-      });
+  auto zw_work10 = [&d, &who, &actor, &staff, &f, &out_of_scope](db::Conn& c) -> Result<int64_t> {
+    if (auto s = CheckUnitsInScope(c, who, f.unit_id, staff.grants, out_of_scope); !s) {
+      return std::move(s).error();
+    }
+    return CreateStaff(c, d.clock, actor, staff);
+  };
+  auto id = co_await d.db.Write<int64_t>(zw_work10);
   if (!id) {
     if (id.error().code != ErrorCode::kInvalidInput && id.error().code != ErrorCode::kConflict) {
       co_return web::ErrorPage(req, d.view, web::StatusFor(id.error().code));
@@ -663,8 +669,10 @@ asio::awaitable<http::Response> GetUser(const Deps& d, http::Request& req) {
   if (auto s = AuthorizeAny(&who, Permission::kUserManage); !s) co_return Denied(d, req, s.error());
   auto id = IdParam(req);
   if (!id) co_return web::ErrorPage(req, d.view, status::not_found);
-  auto user = co_await d.db.Read<User>(
-      [&who, id = *id](db::Conn& c) { return UserInScope(c, who, id, Permission::kUserManage); });
+  auto zw_work11 = [&who, id = *id](db::Conn& c) {
+    return UserInScope(c, who, id, Permission::kUserManage);
+  };
+  auto user = co_await d.db.Read<User>(zw_work11);
   if (!user) co_return Denied(d, req, user.error());
   UserForm f = FormFromUser(*user);
   if (req.QueryForm().GetOr("created") == "1") f.notice = S(d, "auth.user_created");
@@ -678,23 +686,26 @@ asio::awaitable<http::Response> PostUser(const Deps& d, http::Request& req) {
   if (auto s = AuthorizeAny(&who, Permission::kUserManage); !s) co_return Denied(d, req, s.error());
   auto id = IdParam(req);
   if (!id) co_return web::ErrorPage(req, d.view, status::not_found);
-  auto user = co_await d.db.Read<User>(
-      [&who, id = *id](db::Conn& c) { return UserInScope(c, who, id, Permission::kUserManage); });
+  auto zw_work12 = [&who, id = *id](db::Conn& c) {
+    return UserInScope(c, who, id, Permission::kUserManage);
+  };
+  auto user = co_await d.db.Read<User>(zw_work12);
   if (!user) co_return Denied(d, req, user.error());
   const audit::Actor actor = ActorOf(req);
 
   if (req.BodyForm().GetOr("action") == "reset_password") {
     // A temporary password meeting the rules; the person must change it at the next login.
     const std::string temporary = "Zw-" + RandomToken(6) + "7a";
-    auto hash = co_await OnHasher(d, [temporary] { return HashPassword(temporary); });
+    auto zw_hash4 = [temporary] { return HashPassword(temporary); };
+    auto hash = co_await OnHasher(d, zw_hash4);
     if (!hash) co_return Busy(req, d);
-    auto done =
-        co_await d.db.Write<int>([&d, &actor, uid = *id, h = *hash](db::Conn& c) -> Result<int> {
-          if (auto s = SetPasswordHash(c, d.clock, actor, uid, h, true); !s) {
-            return std::move(s).error();
-          }
-          return 1;
-        });
+    auto zw_work13 = [&d, &actor, uid = *id, h = *hash](db::Conn& c) -> Result<int> {
+      if (auto s = SetPasswordHash(c, d.clock, actor, uid, h, true); !s) {
+        return std::move(s).error();
+      }
+      return 1;
+    };
+    auto done = co_await d.db.Write<int>(zw_work13);
     if (!done) co_return web::ErrorPage(req, d.view, web::StatusFor(done.error().code));
     UserForm f = FormFromUser(*user);
     f.notice = S(d, "auth.reset_done") + temporary;
@@ -720,14 +731,15 @@ asio::awaitable<http::Response> PostUser(const Deps& d, http::Request& req) {
   update.grants = *grants;
   update.disabled = f.disabled;
   const std::string out_of_scope = S(d, "auth.unit_out_of_scope");
-  auto done = co_await d.db.Write<int>(
-      [&d, &who, &actor, &update, &f, &out_of_scope, uid = *id](db::Conn& c) -> Result<int> {
-        if (auto s = CheckUnitsInScope(c, who, f.unit_id, update.grants, out_of_scope); !s) {
-          return std::move(s).error();
-        }
-        if (auto s = UpdateStaff(c, d.clock, actor, uid, update); !s) return std::move(s).error();
-        return 1;
-      });
+  auto zw_work14 = [&d, &who, &actor, &update, &f, &out_of_scope,
+                    uid = *id](db::Conn& c) -> Result<int> {
+    if (auto s = CheckUnitsInScope(c, who, f.unit_id, update.grants, out_of_scope); !s) {
+      return std::move(s).error();
+    }
+    if (auto s = UpdateStaff(c, d.clock, actor, uid, update); !s) return std::move(s).error();
+    return 1;
+  };
+  auto done = co_await d.db.Write<int>(zw_work14);
   if (!done) {
     if (done.error().code != ErrorCode::kInvalidInput) {
       co_return web::ErrorPage(req, d.view, web::StatusFor(done.error().code));

@@ -118,18 +118,23 @@ class Database {
 
   // Runs fn with a connection on a backend thread and resumes the caller on its executor. All of
   // fn's statements run in one read-only transaction, so they see one snapshot.
-  template <class T>
-  asio::awaitable<Result<T>> Read(std::function<Result<T>(Conn&)> fn) {
-    return Await<T>(false, std::move(fn));
+  //
+  // Read and Write are plain functions, not coroutines, and take the callable by reference: they
+  // move it into the pending operation at once. g++ 12 may destroy a temporary of a co_await
+  // expression twice (a by-value argument built from a capturing lambda was freed twice);
+  // a moved-from temporary survives that.
+  template <class T, class Fn>
+  asio::awaitable<Result<T>> Read(Fn&& fn) {
+    return Await<T>(false, std::function<Result<T>(Conn&)>(std::forward<Fn>(fn)));
   }
   // Runs fn in a transaction; the result arrives only after the commit is durable. An error
   // returned by fn (or a failed commit) rolls back fn's changes. So does a statement that failed
   // inside fn even if fn went on and returned success (PostgreSQL aborts the transaction there;
   // SQLite is made to agree): the write fails with that statement's error. Expected duplicates
   // are handled with INSERT … ON CONFLICT, not by ignoring an error.
-  template <class T>
-  asio::awaitable<Result<T>> Write(std::function<Result<T>(Conn&)> fn) {
-    return Await<T>(true, std::move(fn));
+  template <class T, class Fn>
+  asio::awaitable<Result<T>> Write(Fn&& fn) {
+    return Await<T>(true, std::function<Result<T>(Conn&)>(std::forward<Fn>(fn)));
   }
   // Blocking forms for the command line, migrations and tests (never on an IO thread).
   template <class T>

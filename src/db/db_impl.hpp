@@ -7,16 +7,19 @@
 
 namespace zhenwu::db {
 
+// Not a coroutine: the work is wrapped and handed to async_initiate, which keeps it until the
+// awaiting coroutine suspends; the result is posted back to that coroutine's executor.
 template <class T>
 asio::awaitable<Result<T>> Database::Await(bool write, std::function<Result<T>(Conn&)> fn) {
   auto slot = std::make_shared<Slot<T>>();
-  Work work = Wrap<T>(slot, std::move(fn));
-  Status done = co_await asio::async_initiate<decltype(asio::use_awaitable), void(Status)>(
-      [this, write, &work](auto handler) {
+  return asio::async_initiate<decltype(asio::use_awaitable), void(Result<T>)>(
+      [this, write, slot](auto handler, Work work) {
         auto h = std::make_shared<decltype(handler)>(std::move(handler));
-        Done on_done = [h](Status status) {
+        Done on_done = [h, slot](Status status) {
           auto ex = asio::get_associated_executor(*h);
-          asio::post(ex, [h, status = std::move(status)]() mutable { (*h)(std::move(status)); });
+          asio::post(ex, [h, slot, status = std::move(status)]() mutable {
+            (*h)(Finish<T>(*slot, std::move(status)));
+          });
         };
         if (write) {
           SubmitWrite(std::move(work), std::move(on_done));
@@ -24,8 +27,7 @@ asio::awaitable<Result<T>> Database::Await(bool write, std::function<Result<T>(C
           SubmitRead(std::move(work), std::move(on_done));
         }
       },
-      asio::use_awaitable);
-  co_return Finish<T>(*slot, std::move(done));
+      asio::use_awaitable, Wrap<T>(slot, std::move(fn)));
 }
 
 template <class T>

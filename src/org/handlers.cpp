@@ -121,7 +121,8 @@ class Pages {
   asio::awaitable<Response> Tree(Request& req) {
     const auth::Principal* who = auth::CurrentPrincipal(req);
     if (auto s = auth::AuthorizeAny(who, Perm::kOrgView); !s) co_return Refuse(req, s.error());
-    auto units = co_await db_.Read<std::vector<OrgUnit>>([](db::Conn& c) { return AllUnits(c); });
+    auto zw_work1 = [](db::Conn& c) { return AllUnits(c); };
+    auto units = co_await db_.Read<std::vector<OrgUnit>>(zw_work1);
     if (!units) co_return Refuse(req, units.error());
 
     // The visible units, as a forest ordered by sort order within each parent.
@@ -232,8 +233,8 @@ class Pages {
     }
     auto id = ParseId(parent_text);
     if (!id) co_return Error::NotFound();
-    auto parent = co_await db_.Read<std::optional<OrgUnit>>(
-        [id = *id](db::Conn& c) { return FindUnit(c, id); });
+    auto zw_work2 = [id = *id](db::Conn& c) { return FindUnit(c, id); };
+    auto parent = co_await db_.Read<std::optional<OrgUnit>>(zw_work2);
     if (!parent) co_return parent.error();
     if (!*parent) {
       if (auto s = auth::AuthorizeAny(who, Perm::kOrgManage); !s) co_return s.error();
@@ -266,8 +267,8 @@ class Pages {
     input.sort_order = form.GetOr("sort_order");
     const audit::Actor actor = ActorOf(req, *who);
     const Clock& clock = clock_;
-    auto created = co_await db_.Write<OrgUnit>(
-        [&](db::Conn& c) { return CreateUnit(c, clock, actor, input); });
+    auto zw_work3 = [&](db::Conn& c) { return CreateUnit(c, clock, actor, input); };
+    auto created = co_await db_.Write<OrgUnit>(zw_work3);
     if (!created) {
       if (created.error().code != ErrorCode::kInvalidInput) co_return Refuse(req, created.error());
       co_return Render(req, T("org.new_title"), "org/new",
@@ -298,7 +299,7 @@ class Pages {
       if (auto s = auth::AuthorizeAny(who, need); !s) co_return s.error();
       co_return Error::NotFound();
     }
-    auto detail = co_await db_.Read<Detail>([id = *id](db::Conn& c) -> Result<Detail> {
+    auto zw_work4 = [id = *id](db::Conn& c) -> Result<Detail> {
       auto unit = FindUnit(c, id);
       if (!unit) return std::move(unit).error();
       if (!*unit) return Error::NotFound();
@@ -316,7 +317,8 @@ class Pages {
             return a.sort_order != b.sort_order ? a.sort_order < b.sort_order : a.id < b.id;
           });
       return d;
-    });
+    };
+    auto detail = co_await db_.Read<Detail>(zw_work4);
     if (!detail) {
       if (detail.error().code == ErrorCode::kNotFound) {
         if (auto s = auth::AuthorizeAny(who, need); !s) co_return s.error();
@@ -416,8 +418,8 @@ class Pages {
     const audit::Actor actor = ActorOf(req, *auth::CurrentPrincipal(req));
     const Clock& clock = clock_;
     const int64_t id = d->unit.id;
-    auto updated = co_await db_.Write<OrgUnit>(
-        [&](db::Conn& c) { return UpdateUnit(c, clock, actor, id, edit); });
+    auto zw_work5 = [&](db::Conn& c) { return UpdateUnit(c, clock, actor, id, edit); };
+    auto updated = co_await db_.Write<OrgUnit>(zw_work5);
     if (!updated) {
       if (updated.error().code != ErrorCode::kInvalidInput) co_return Refuse(req, updated.error());
       FormState state;
@@ -458,8 +460,8 @@ class Pages {
       const audit::Actor actor = ActorOf(req, *who);
       const Clock& clock = clock_;
       const int64_t id = d->unit.id;
-      moved = co_await db_.Write<OrgUnit>(
-          [&](db::Conn& c) { return MoveUnit(c, clock, actor, id, new_parent); });
+      auto zw_work6 = [&](db::Conn& c) { return MoveUnit(c, clock, actor, id, new_parent); };
+      moved = co_await db_.Write<OrgUnit>(zw_work6);
     }
     if (!moved) {
       if (moved.error().code != ErrorCode::kInvalidInput) co_return Refuse(req, moved.error());
@@ -479,8 +481,8 @@ class Pages {
     const audit::Actor actor = ActorOf(req, *auth::CurrentPrincipal(req));
     const Clock& clock = clock_;
     const int64_t id = d->unit.id;
-    auto retired =
-        co_await db_.Write<OrgUnit>([&](db::Conn& c) { return RetireUnit(c, clock, actor, id); });
+    auto zw_work7 = [&](db::Conn& c) { return RetireUnit(c, clock, actor, id); };
+    auto retired = co_await db_.Write<OrgUnit>(zw_work7);
     if (!retired && retired.error().code != ErrorCode::kConflict) {
       co_return Refuse(req, retired.error());
     }
@@ -529,11 +531,12 @@ class Pages {
     const Clock& clock = clock_;
     const std::vector<ImportRow>& input = *rows;
     const bool may_root = MayCreateRoot(who);
-    auto created = co_await db_.Write<std::vector<OrgUnit>>([&](db::Conn& c) {
+    auto zw_work8 = [&](db::Conn& c) {
       return ImportUnits(c, clock, actor, input, [&](const OrgUnit* parent) {
         return parent == nullptr ? may_root : May(who, Perm::kOrgManage, parent->path);
       });
-    });
+    };
+    auto created = co_await db_.Write<std::vector<OrgUnit>>(zw_work8);
     if (!created) {
       if (created.error().code != ErrorCode::kInvalidInput) co_return Refuse(req, created.error());
       co_return fail(created.error());
