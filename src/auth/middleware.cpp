@@ -83,8 +83,8 @@ asio::awaitable<http::Response> Handle(const State& st, http::Request& req,
       const Error bad{ErrorCode::kUnauthenticated, "API 令牌无效、已过期或已吊销", {}};
       if (!StartsWith(authz, "Bearer ")) co_return web::JsonError(bad);
       const std::string token(authz.substr(7));
-      auto p = co_await st.db.Read<std::optional<Principal>>(
-          [&st, token](db::Conn& c) { return PrincipalForToken(c, st.clock, token); });
+      auto zw_work1 = [&st, token](db::Conn& c) { return PrincipalForToken(c, st.clock, token); };
+      auto p = co_await st.db.Read<std::optional<Principal>>(zw_work1);
       if (!p) co_return web::JsonError(p.error());
       if (!*p) co_return web::JsonError(bad);
       req.context.insert_or_assign(std::string(web::kUserNameContextKey), (*p)->display_name);
@@ -97,8 +97,10 @@ asio::awaitable<http::Response> Handle(const State& st, http::Request& req,
   bool clear_sid = false;
   if (auto sid = req.Cookie(kSessionCookie)) {
     if (WellFormedToken(*sid)) {
-      auto loaded = co_await st.db.Read<std::optional<SessionView>>(
-          [&st, id = *sid](db::Conn& c) { return LoadSession(c, st.clock, st.policy, id); });
+      auto zw_work2 = [&st, id = *sid](db::Conn& c) {
+        return LoadSession(c, st.clock, st.policy, id);
+      };
+      auto loaded = co_await st.db.Read<std::optional<SessionView>>(zw_work2);
       if (!loaded) {
         co_return web::ErrorPage(req, st.view, web::StatusFor(loaded.error().code));
       }
@@ -106,11 +108,11 @@ asio::awaitable<http::Response> Handle(const State& st, http::Request& req,
         SessionView& session = **loaded;
         if (st.clock.NowMs() - session.last_seen_ms >= kTouchEveryMs) {
           // Awaited so that the idle clock is right for the next request; at most once a minute.
-          auto touched =
-              co_await st.db.Write<int>([&st, h = session.id_hash](db::Conn& c) -> Result<int> {
-                if (auto s = TouchSession(c, st.clock, h); !s) return std::move(s).error();
-                return 1;
-              });
+          auto zw_work3 = [&st, h = session.id_hash](db::Conn& c) -> Result<int> {
+            if (auto s = TouchSession(c, st.clock, h); !s) return std::move(s).error();
+            return 1;
+          };
+          auto touched = co_await st.db.Write<int>(zw_work3);
           (void)touched;
         }
         csrf = session.csrf;
@@ -138,7 +140,10 @@ asio::awaitable<http::Response> Handle(const State& st, http::Request& req,
 
   http::Response res;
   const Principal* who = CurrentPrincipal(req);
-  if (Unsafe(req.method()) && !api && (!fresh_csrf.empty() || !SecureEquals(SentCsrf(req), csrf))) {
+  // A request no route takes (404, 405) changes nothing, so it gets its own status, not 403.
+  const bool routed = !req.route.empty();
+  if (routed && Unsafe(req.method()) && !api &&
+      (!fresh_csrf.empty() || !SecureEquals(SentCsrf(req), csrf))) {
     res = CsrfFailed(req, st.view);
   } else if (who && who->must_change_password && !AllowedBeforePasswordChange(req.path)) {
     res = http::Redirect("/account/password");
