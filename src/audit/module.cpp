@@ -1,7 +1,9 @@
 #include "audit/module.hpp"
 
+#include "audit/handlers.hpp"
+
 namespace zhenwu::audit {
 
-web::Module MakeModule() { return {"audit", nullptr}; }
+web::Module MakeModule() { return {"audit", RegisterRoutes}; }
 
 }  // namespace zhenwu::audit
