@@ -31,7 +31,8 @@ export async function startServer({ args = [], env = {} } = {}) {
       'serve',
       '--config', join(repoRoot, 'zhenwu.toml'),
       '--listen', '127.0.0.1:0',
-      '--db', `sqlite:${join(dir, 'zhenwu.db')}`,
+      // A test that loaded its own database (e.g. with `zhenwu demo`) passes --db itself.
+      ...(args.includes('--db') ? [] : ['--db', `sqlite:${join(dir, 'zhenwu.db')}`]),
       ...args,
     ],
     { cwd: dir, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
