@@ -123,8 +123,8 @@ TEST(AuthAuthorize, NeighbourVillageIsNotFound) {
 }
 
 TEST(AuthAuthorize, AnyOfSeveralGrantsMayDecide) {
-  const Principal p = With({{Role::kEditor, Scope::kSubtree, 1, "/1/"},
-                            {Role::kClerk, Scope::kUnit, 9, "/1/4/9/"}});
+  const Principal p = With(
+      {{Role::kEditor, Scope::kSubtree, 1, "/1/"}, {Role::kClerk, Scope::kUnit, 9, "/1/4/9/"}});
   EXPECT_TRUE(Authorize(&p, P::kCaseView, "/1/4/9/").ok());
   EXPECT_EQ(Authorize(&p, P::kCaseView, "/1/4/").error().code, ErrorCode::kNotFound);
   EXPECT_TRUE(Authorize(&p, P::kContentEdit, "/1/4/").ok());
