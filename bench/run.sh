@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# bench/run.sh: requests/s and p99 latency of zhenwu (Release, SQLite, the repo's zhenwu.toml)
-# against nginx serving the very same bytes, for the home page and a static asset, measured in
-# one run on loopback. ZW_BENCH_DURATION (10s) and ZW_BENCH_CONNECTIONS (64) tune the wrk runs.
+# bench/run.sh: requests/s and p99 latency of zhenwu (Release, SQLite with the Pingzheng demo,
+# the repo's zhenwu.toml) against nginx serving the very same bytes, for the home page and a
+# static asset, measured in one run on loopback. ZW_BENCH_DURATION (10s) and ZW_BENCH_CONNECTIONS
+# (64) tune the wrk runs.
 set -euo pipefail
 # shellcheck source=scripts/setup.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../scripts/setup.sh"
@@ -51,9 +52,13 @@ wait_for_listening() {
 }
 
 start_zhenwu() {
-  # Its cwd is the temporary folder, so that nothing it writes lands in the repository.
-  (cd "$work" && exec "$ZW_RELEASE_DIR/zhenwu" serve --config "$ZW_ROOT/zhenwu.toml" \
-    --listen 127.0.0.1:0 --db "sqlite:$work/zhenwu.db") >"$work/zhenwu.log" 2>&1 &
+  local args=(--config "$ZW_ROOT/zhenwu.toml" --db "sqlite:$work/zhenwu.db")
+  # The Pingzheng demo, as ./run.sh serves it, so that the pages carry what a town's would. The cwd
+  # is the temporary folder, so that nothing zhenwu writes lands in the repository.
+  (cd "$work" && "$ZW_RELEASE_DIR/zhenwu" demo "${args[@]}") >"$work/demo.log" 2>&1 ||
+    { cat "$work/demo.log" >&2; zw_die "zhenwu demo failed"; }
+  (cd "$work" && exec "$ZW_RELEASE_DIR/zhenwu" serve "${args[@]}" --listen 127.0.0.1:0) \
+    >"$work/zhenwu.log" 2>&1 &
   zhenwu_pid=$!
   zhenwu_url="$(wait_for_listening "$work/zhenwu.log" "$zhenwu_pid")"
 }
