@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "app/app.hpp"
+#include "app/backup.hpp"
 #include "audit/audit.hpp"
 #include "auth/service.hpp"
 #include "core/config.hpp"
@@ -130,32 +131,24 @@ std::string SqlitePath(const Config& config) {
 
 int Backup(const Config& config, const std::string& target) {
   spdlog::set_level(spdlog::level::from_str(config.log_level));
-  if (SqlitePath(config).empty()) {
-    return Fail("备份失败",
-                Error::Invalid("database.url", "PostgreSQL 数据库请用 pg_dump 备份（见 README）"));
-  }
-  BlockingPool pool(1);
-  db::Options options;
-  options.url = config.db;
-  options.read_connections = 1;
-  auto db = db::Open(options, pool);
-  if (!db) return Fail("备份失败", db.error());
-  auto status = (*db)->BackupTo(target);
-  (*db)->Close();
-  if (!status) return Fail("备份失败", status.error());
-  std::cout << "已备份到 " << target << "\n";
+  auto report = BackupSite(config, target);
+  if (!report) return Fail("备份失败", report.error());
+  std::cout << "已备份数据库到 " << target << "\n"
+            << "文件与密钥在 " << BackupDataFolder(target) << "（本次新复制 "
+            << report->files_copied << " 个文件" << (report->key_copied ? "，含 people.key" : "")
+            << "）\n";
   return 0;
 }
 
 int Restore(const Config& config, const std::string& source) {
-  const std::string path = SqlitePath(config);
-  if (path.empty()) {
-    return Fail("恢复失败", Error::Invalid("database.url",
-                                           "PostgreSQL 数据库请用 pg_restore 恢复（见 README）"));
+  auto report = RestoreSite(config, source);
+  if (!report) return Fail("恢复失败", report.error());
+  std::cout << "已从 " << source << " 恢复到 " << SqlitePath(config) << "（补回 "
+            << report->files_copied << " 个文件"
+            << (report->key_restored ? "，恢复 people.key" : "") << "）\n";
+  if (!report->key_replaced.empty()) {
+    std::cout << "原密钥文件与备份不同，已移到 " << report->key_replaced << "\n";
   }
-  auto status = db::RestoreSqlite(source, path);
-  if (!status) return Fail("恢复失败", status.error());
-  std::cout << "已从 " << source << " 恢复到 " << path << "\n";
   return 0;
 }
 
@@ -347,12 +340,16 @@ int RunCli(int argc, char** argv) {
 
   std::string backup_target, restore_source;
   auto* backup = cli.add_subcommand(
-      "backup", "copy the SQLite database to PATH (online: consistent while serving)");
+      "backup",
+      "copy the SQLite database to PATH (online: consistent while serving), files and keys to "
+      "PATH.data/");
   backup->add_option("PATH", backup_target, "file to write")->required();
   AddConfigFlags(*backup, backup_flags, false);
 
   auto* restore = cli.add_subcommand(
-      "restore", "replace the SQLite database with the backup at PATH (stop the server first)");
+      "restore",
+      "replace the SQLite database with the backup at PATH and bring back PATH.data/ (stop the "
+      "server first)");
   restore->add_option("PATH", restore_source, "backup file to restore")->required();
   AddConfigFlags(*restore, restore_flags, false);
 
