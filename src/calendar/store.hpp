@@ -47,7 +47,6 @@ class CalendarCache {
   void Invalidate();
 
  private:
-  std::shared_ptr<const WorkCalendar> Fresh(std::chrono::steady_clock::time_point now);
   db::Database& db_;
   std::chrono::seconds ttl_;
   std::mutex mu_;

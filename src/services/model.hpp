@@ -55,10 +55,10 @@ std::optional<std::string_view> LifeEventLabel(std::string_view key);
 
 struct Service {
   int64_t id = 0;
-  std::string code;      // unique short code, e.g. "PZ-MZ-001"
-  int64_t unit_id = 0;   // the implementing window (town window or village window)
-  std::string unit_path; // its materialised path (filled by reads)
-  std::string unit_name; // filled by reads
+  std::string code;       // unique short code, e.g. "PZ-MZ-001"
+  int64_t unit_id = 0;    // the implementing window (town window or village window)
+  std::string unit_path;  // its materialised path (filled by reads)
+  std::string unit_name;  // filled by reads
   std::string name;
   std::string category;  // 事项类型: 行政许可, 行政给付, 行政确认, 公共服务, 其他行政权力
   std::vector<std::string> life_events;  // LifeEvent keys
@@ -137,9 +137,9 @@ std::string_view DueStateLabel(DueState s);  // "" | 正常 | 即将超期 | 超
 // counted: the deadline is the promised_days-th working day after it) and is paused while the
 // case waits for 补正: the working days spent paused are added to the deadline.
 struct CaseClock {
-  Date start;             // 申请日 (Asia/Shanghai)
-  int limit_days = 0;     // promised working days
-  int paused_days = 0;    // working days spent in finished pauses
+  Date start;                        // 申请日 (Asia/Shanghai)
+  int limit_days = 0;                // promised working days
+  int paused_days = 0;               // working days spent in finished pauses
   std::optional<Date> paused_since;  // set while paused
 };
 // The due date: the (limit_days + paused_days)-th working day after start. While paused, the

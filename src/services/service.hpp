@@ -77,9 +77,9 @@ Result<std::optional<Service>> GetService(db::Conn& conn, int64_t id);
 Result<std::optional<Service>> GetServiceByCode(db::Conn& conn, std::string_view code);
 
 struct ServiceQuery {
-  std::optional<int64_t> unit_id;   // services of this unit and everything under it
-  std::string life_event;           // a LifeEvent key
-  std::string text;                 // matches name, conditions or legal basis (substring)
+  std::optional<int64_t> unit_id;  // services of this unit and everything under it
+  std::string life_event;          // a LifeEvent key
+  std::string text;                // matches name, conditions or legal basis (substring)
   bool include_retired = false;
   bool online_only = false;
   bool proxy_only = false;
@@ -91,10 +91,10 @@ Result<std::vector<Service>> ListServices(db::Conn& conn, const ServiceQuery& qu
 // ---- cases ----------------------------------------------------------------------------------
 
 struct UploadedFile {
-  int64_t material_id = 0;  // 0: an extra file not tied to a listed material
-  std::string sha256;       // already stored in files::FileStore
-  std::string name;         // original file name (display only)
-  std::string content_type; // sniffed
+  int64_t material_id = 0;   // 0: an extra file not tied to a listed material
+  std::string sha256;        // already stored in files::FileStore
+  std::string name;          // original file name (display only)
+  std::string content_type;  // sniffed
   int64_t size = 0;
 };
 
@@ -180,14 +180,14 @@ struct ServiceCase {
   std::string applicant_kind;  // "person" | "enterprise"
   std::optional<int64_t> resident_id, enterprise_id, applicant_user_id;
   std::string applicant_name;
-  std::string applicant_phone_mask;  // 138****5678
+  std::string applicant_phone_mask;      // 138****5678
   std::optional<int64_t> agent_user_id;  // the cadre of a 代办, or the clerk of a walk-in
   std::string agent_name;
   std::string description;
   std::string result;  // 办结结果
   int promised_days = 0;
   CaseClock clock;
-  std::optional<Date> due;  // nullopt while paused or final
+  std::optional<Date> due;               // nullopt while paused or final
   DueState due_state = DueState::kNone;  // as of the read
   int correction_round = 0;
   int64_t created_at_ms = 0;
@@ -216,11 +216,11 @@ Result<ServiceCase> Apply(db::Conn& conn, const Deps& deps, const audit::Actor& 
 
 struct TransitionInput {
   Action action = Action::kNote;
-  std::string note;    // optional for most; the reason for kReject (required)
+  std::string note;                         // optional for most; the reason for kReject (required)
   std::vector<CorrectionItem> corrections;  // kRequestCorrection: material_id + reason each
   int64_t target_unit_id = 0;               // kTransfer
   std::string result;                       // kComplete (required)
-  std::vector<UploadedFile> files;          // kResubmit: corrected materials; kComplete: result documents
+  std::vector<UploadedFile> files;  // kResubmit: corrected materials; kComplete: result documents
   // Optimistic check: when set, the case must still be in this status (a stale desk button
   // gets kConflict instead of acting twice).
   std::optional<CaseStatus> expect_status;
@@ -271,12 +271,11 @@ struct FollowUpQuery {
 };
 // Follow-ups on units `who` may view cases of, open first then by due date.
 Result<std::vector<FollowUp>> ListFollowUps(db::Conn& conn, const Deps& deps,
-                                            const auth::Principal& who,
-                                            const FollowUpQuery& query);
+                                            const auth::Principal& who, const FollowUpQuery& query);
 
 struct CaseQuery {
-  std::vector<CaseStatus> statuses;  // empty: all
-  std::optional<int64_t> unit_id;    // cases handled by this unit (and its subtree)
+  std::vector<CaseStatus> statuses;       // empty: all
+  std::optional<int64_t> unit_id;         // cases handled by this unit (and its subtree)
   std::optional<int64_t> origin_unit_id;  // applied at/under this unit (代办 desk)
   std::optional<Channel> channel;
   std::string text;  // a case number, an applicant name (substring) or a mobile number (exact)

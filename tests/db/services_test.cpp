@@ -1,0 +1,620 @@
+// The services operations on both backends: applying (online, 代办, at the window) with the
+// resident register reused, case numbers, the lifecycle with 补正 pauses and hand-overs,
+// ratings and follow-ups, and the permission boundary between neighbouring villages.
+
+#include <gtest/gtest.h>
+
+#include <set>
+#include <thread>
+
+#include "auth/principal.hpp"
+#include "calendar/store.hpp"
+#include "org/demo.hpp"
+#include "org/store.hpp"
+#include "people/keys.hpp"
+#include "people/service.hpp"
+#include "services/service.hpp"
+#include "support/db_fixture.hpp"
+
+namespace zhenwu::services {
+namespace {
+
+using auth::Principal;
+using auth::Role;
+using auth::Scope;
+using zhenwu::testing::DbTest;
+
+// Monday 2026-11-30 09:00 in Shanghai.
+constexpr int64_t kMonday = 1796000400000;
+constexpr int64_t kDay = 86400000;
+const std::string kSha(64, 'a');
+
+class ServicesTest : public DbTest {
+ protected:
+  void SetUp() override {
+    DbTest::SetUp();
+    if (IsSkipped() || HasFatalFailure()) return;
+    clock().Set(kMonday);
+    ASSERT_TRUE(MigrateModules(
+        {"core", "audit", "org", "auth", "people", "notify", "calendar", "services"}));
+    auto keys = people::OpenKeys(test_db().temp_dir().string(), db());
+    ASSERT_TRUE(keys) << keys.error().message;
+    keys_ = *keys;
+    auto loaded = db().WriteSync<int>([&](db::Conn& c) -> Result<int> {
+      if (auto s = org::LoadDemoTree(c, clock()); !s) return std::move(s).error();
+      return calendar::SeedIfEmpty(c, clock().NowMs());
+    });
+    ASSERT_TRUE(loaded) << loaded.error().message;
+    auto cal = db().ReadSync<WorkCalendar>([](db::Conn& c) { return calendar::Load(c); });
+    ASSERT_TRUE(cal);
+    calendar_ = *cal;
+    town_ = Unit("PZ");
+    window_ = Unit("PZ-W02");  // 民政办
+    other_window_ = Unit("PZ-W01");
+    village1_ = Unit("PZ-C01");
+    village2_ = Unit("PZ-C02");
+    clerk_ = Staff(1, "王窗口", Role::kClerk, Scope::kUnit, window_);
+    other_clerk_ = Staff(2, "黄窗口", Role::kClerk, Scope::kUnit, other_window_);
+    cadre1_ = Staff(3, "张村干", Role::kVillageCadre, Scope::kSubtree, village1_);
+    cadre2_ = Staff(4, "陈村干", Role::kVillageCadre, Scope::kSubtree, village2_);
+    leader_ = Staff(5, "李镇长", Role::kLeader, Scope::kSubtree, town_);
+    editor_ = Staff(6, "刘信息员", Role::kEditor, Scope::kSubtree, town_);
+    ServiceInput in;
+    in.code = "PZ-MZ-001";
+    in.name = "临时救助申请";
+    in.unit_id = window_.id;
+    in.category = "行政给付";
+    in.life_events = {"subsistence"};
+    in.statutory_days = "20";
+    in.promised_days = "5";
+    in.online = true;
+    in.proxy = true;
+    in.materials = {{.name = "居民身份证", .form = "original", .required = true},
+                    {.name = "困难情况说明", .form = "either", .required = true},
+                    {.name = "医疗费用票据", .form = "copy", .required = false}};
+    auto svc = Write<Service>(
+        [&](db::Conn& c) { return CreateService(c, Deps_(), actor_, &editor_, in); });
+    ASSERT_TRUE(svc) << svc.error().message;
+    service_ = *svc;
+  }
+
+  org::OrgUnit Unit(const std::string& code) {
+    auto u = db().ReadSync<std::optional<org::OrgUnit>>(
+        [&](db::Conn& c) { return org::FindUnitByCode(c, code); });
+    EXPECT_TRUE(u && *u) << code;
+    return u && *u ? **u : org::OrgUnit{};
+  }
+
+  static Principal Staff(int64_t id, std::string name, Role role, Scope scope,
+                         const org::OrgUnit& unit) {
+    Principal p;
+    p.user_id = id;
+    p.kind = Principal::Kind::kStaff;
+    p.login = "u" + std::to_string(id);
+    p.display_name = std::move(name);
+    p.unit_id = unit.id;
+    p.grants.push_back({role, scope, unit.id, unit.path});
+    return p;
+  }
+
+  Deps Deps_() { return Deps{clock(), *keys_, calendar_, 2, 5}; }
+
+  template <class T>
+  Result<T> Write(std::function<Result<T>(db::Conn&)> fn) {
+    return db().WriteSync<T>(std::move(fn));
+  }
+  template <class T>
+  Result<T> Read(std::function<Result<T>(db::Conn&)> fn) {
+    return db().ReadSync<T>(std::move(fn));
+  }
+
+  UploadedFile FileFor(int64_t material_id, char fill = 'a') {
+    return UploadedFile{material_id, std::string(64, fill), "scan.pdf", "application/pdf", 1234};
+  }
+
+  ApplyInput Application(std::string id_card = "450981199003071237") {
+    ApplyInput in;
+    in.service_id = service_.id;
+    in.channel = Channel::kOnline;
+    in.name = "韦小红";
+    in.id_card = std::move(id_card);
+    in.phone = "13812345678";
+    in.village_id = village1_.id;
+    in.address = "示例一村 3 组";
+    in.description = "家中突发困难";
+    in.files = {FileFor(service_.materials[0].id), FileFor(service_.materials[1].id, 'b')};
+    return in;
+  }
+
+  Result<ServiceCase> ApplyAs(const Principal* who, ApplyInput in) {
+    return Write<ServiceCase>([&](db::Conn& c) { return Apply(c, Deps_(), actor_, who, in); });
+  }
+
+  Result<ServiceCase> Step(const Principal* who, const std::string& number, TransitionInput in) {
+    return Write<ServiceCase>(
+        [&](db::Conn& c) { return Transition(c, Deps_(), actor_, who, number, in); });
+  }
+
+  Result<ServiceCase> Get(const Principal* who, const std::string& number) {
+    return Read<ServiceCase>([&](db::Conn& c) { return GetCase(c, Deps_(), who, number); });
+  }
+
+  static bool HasField(const Error& e, const std::string& field) {
+    for (const auto& f : e.fields) {
+      if (f.field == field) return true;
+    }
+    return false;
+  }
+
+  std::shared_ptr<const people::Keys> keys_;
+  WorkCalendar calendar_;
+  audit::Actor actor_{int64_t{1}, "clerk", "127.0.0.1", "req-1"};
+  org::OrgUnit town_, window_, other_window_, village1_, village2_;
+  Principal clerk_, other_clerk_, cadre1_, cadre2_, leader_, editor_;
+  Service service_;
+};
+
+TEST_P(ServicesTest, OnlineApplicationGetsANumberADeadlineAndARegisteredApplicant) {
+  auto c = ApplyAs(nullptr, Application());
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->number, "PZ-20261130-0001");
+  EXPECT_EQ(c->status, CaseStatus::kSubmitted);
+  EXPECT_EQ(c->channel, Channel::kOnline);
+  EXPECT_EQ(c->applicant_phone_mask, "138****5678");
+  EXPECT_EQ(c->unit_id, window_.id);
+  ASSERT_TRUE(c->due);
+  EXPECT_EQ(FormatDate(*c->due), "2026-12-07");  // 5 working days after Monday 11-30
+  EXPECT_EQ(c->files.size(), 2u);
+  ASSERT_EQ(c->events.size(), 1u);
+  EXPECT_EQ(c->events[0].action, Action::kSubmit);
+  ASSERT_TRUE(c->resident_id);
+  // The applicant is now in the shared register; the next application reuses the record.
+  auto again = ApplyAs(nullptr, Application());
+  ASSERT_TRUE(again) << again.error().message;
+  EXPECT_EQ(again->number, "PZ-20261130-0002");
+  EXPECT_EQ(again->resident_id, c->resident_id);
+  auto found = Read<std::optional<people::Resident>>([&](db::Conn& conn) {
+    return people::FindResidentByIdCard(conn, clock(), *keys_, "450981199003071237");
+  });
+  ASSERT_TRUE(found && *found);
+  EXPECT_EQ((*found)->id, *c->resident_id);
+  // The next day starts a new sequence.
+  clock().Advance(kDay);
+  auto tuesday = ApplyAs(nullptr, Application());
+  ASSERT_TRUE(tuesday);
+  EXPECT_EQ(tuesday->number, "PZ-20261201-0001");
+}
+
+TEST_P(ServicesTest, BadApplicationsNameEveryWrongField) {
+  ApplyInput in = Application("450981199003071238");  // wrong check digit
+  in.phone = "12345";
+  in.village_id = window_.id;  // not a village
+  in.files.pop_back();         // the second required material is missing
+  auto c = ApplyAs(nullptr, in);
+  ASSERT_FALSE(c);
+  EXPECT_EQ(c.error().code, ErrorCode::kInvalidInput);
+  EXPECT_TRUE(HasField(c.error(), "id_card"));
+  EXPECT_TRUE(HasField(c.error(), "phone"));
+  EXPECT_TRUE(HasField(c.error(), "village_id"));
+  EXPECT_TRUE(HasField(c.error(), "file_" + std::to_string(service_.materials[1].id)));
+  // Nothing was written: no case, no resident.
+  auto n = Read<int64_t>([](db::Conn& conn) -> Result<int64_t> {
+    auto r = conn.QueryOne("SELECT COUNT(*) FROM services_cases");
+    if (!r) return std::move(r).error();
+    return (**r).Int(0);
+  });
+  ASSERT_TRUE(n);
+  EXPECT_EQ(*n, 0);
+  // A registered number with another name is refused rather than overwritten.
+  ASSERT_TRUE(ApplyAs(nullptr, Application()));
+  ApplyInput other = Application();
+  other.name = "韦小明";
+  auto mismatch = ApplyAs(nullptr, other);
+  ASSERT_FALSE(mismatch);
+  EXPECT_TRUE(HasField(mismatch.error(), "name"));
+  // A file that is not a PDF/JPEG/PNG reference is refused.
+  ApplyInput junk = Application();
+  junk.files[0].content_type = "text/html";
+  auto refused = ApplyAs(nullptr, junk);
+  ASSERT_FALSE(refused);
+  EXPECT_TRUE(HasField(refused.error(), "files"));
+}
+
+TEST_P(ServicesTest, ChannelsFollowTheCatalogue) {
+  ServiceInput window_only;
+  window_only.code = "PZ-MZ-002";
+  window_only.name = "窗口专办事项";
+  window_only.unit_id = window_.id;
+  window_only.statutory_days = "10";
+  window_only.promised_days = "3";
+  window_only.materials = {{.name = "居民身份证", .required = true}};
+  auto svc = Write<Service>(
+      [&](db::Conn& c) { return CreateService(c, Deps_(), actor_, &editor_, window_only); });
+  ASSERT_TRUE(svc) << svc.error().message;
+  ApplyInput in = Application();
+  in.service_id = svc->id;
+  in.files.clear();
+  auto online = ApplyAs(nullptr, in);
+  ASSERT_FALSE(online);
+  EXPECT_TRUE(HasField(online.error(), "service_id"));
+  in.channel = Channel::kProxy;
+  auto proxy = ApplyAs(&cadre1_, in);
+  ASSERT_FALSE(proxy);
+  EXPECT_TRUE(HasField(proxy.error(), "service_id"));
+  // At the window the clerk checks paper originals: no upload needed.
+  in.channel = Channel::kWindow;
+  auto walk_in = ApplyAs(&clerk_, in);
+  ASSERT_TRUE(walk_in) << walk_in.error().message;
+  EXPECT_EQ(walk_in->agent_name, "王窗口");
+  // Another window's clerk cannot open cases for this window.
+  auto foreign = ApplyAs(&other_clerk_, in);
+  ASSERT_FALSE(foreign);
+  EXPECT_EQ(foreign.error().code, ErrorCode::kNotFound);
+  // Nobody may open a window case anonymously.
+  auto anonymous = ApplyAs(nullptr, in);
+  ASSERT_FALSE(anonymous);
+  EXPECT_EQ(anonymous.error().code, ErrorCode::kUnauthenticated);
+}
+
+TEST_P(ServicesTest, ProxyApplicationsStayWithinTheCadresVillage) {
+  ApplyInput in = Application();
+  in.channel = Channel::kProxy;
+  auto c = ApplyAs(&cadre1_, in);
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->channel, Channel::kProxy);
+  EXPECT_EQ(c->agent_name, "张村干");
+  EXPECT_EQ(c->origin_unit_id, village1_.id);
+  EXPECT_EQ(c->unit_id, window_.id);  // handled by the town window
+  // For a villager of the neighbouring village: refused.
+  ApplyInput neighbour = Application("11010519491231002X");
+  neighbour.channel = Channel::kProxy;
+  neighbour.village_id = village2_.id;
+  auto refused = ApplyAs(&cadre1_, neighbour);
+  ASSERT_FALSE(refused);
+  EXPECT_TRUE(HasField(refused.error(), "village_id"));
+  // A clerk holds no 代办 permission.
+  auto clerk = ApplyAs(&clerk_, in);
+  ASSERT_FALSE(clerk);
+  EXPECT_EQ(clerk.error().code, ErrorCode::kForbidden);
+
+  // Who sees it: the cadre (origin), the window's clerk, the town leader; not the neighbour
+  // village's cadre nor another window's clerk, who get kNotFound as if it did not exist.
+  EXPECT_TRUE(Get(&cadre1_, c->number));
+  EXPECT_TRUE(Get(&clerk_, c->number));
+  EXPECT_TRUE(Get(&leader_, c->number));
+  for (const Principal* p : {&cadre2_, &other_clerk_}) {
+    auto hidden = Get(p, c->number);
+    ASSERT_FALSE(hidden);
+    EXPECT_EQ(hidden.error().code, ErrorCode::kNotFound);
+    auto act = Step(p, c->number, {.action = Action::kAccept});
+    ASSERT_FALSE(act);
+    EXPECT_EQ(act.error().code, ErrorCode::kNotFound);
+    auto list =
+        Read<CasePage>([&](db::Conn& conn) { return ListCases(conn, Deps_(), *p, CaseQuery{}); });
+    ASSERT_TRUE(list);
+    EXPECT_TRUE(list->cases.empty());
+  }
+  // The cadre sees it but does not handle it at the town window; the leader only watches.
+  for (const Principal* p : {&cadre1_, &leader_}) {
+    auto act = Step(p, c->number, {.action = Action::kAccept});
+    ASSERT_FALSE(act);
+    EXPECT_EQ(act.error().code, ErrorCode::kForbidden);
+  }
+  auto list = Read<CasePage>(
+      [&](db::Conn& conn) { return ListCases(conn, Deps_(), cadre1_, CaseQuery{}); });
+  ASSERT_TRUE(list);
+  ASSERT_EQ(list->cases.size(), 1u);
+}
+
+TEST_P(ServicesTest, CorrectionPausesTheDeadlineAndTheApplicantResubmitsOnlyWhatWasAsked) {
+  auto c = ApplyAs(nullptr, Application());
+  ASSERT_TRUE(c);
+  EXPECT_EQ(FormatDate(*c->due), "2026-12-07");
+  // Monday: 一次性告知 — the certificate and the explanation, with a note.
+  TransitionInput correct;
+  correct.action = Action::kRequestCorrection;
+  correct.corrections = {{.material_id = service_.materials[0].id, .reason = "复印件不清晰"},
+                         {.material_id = service_.materials[1].id, .reason = "缺少村委会盖章"}};
+  correct.note = "请一次性补齐";
+  auto asked = Step(&clerk_, c->number, correct);
+  ASSERT_TRUE(asked) << asked.error().message;
+  EXPECT_EQ(asked->status, CaseStatus::kCorrecting);
+  EXPECT_EQ(asked->due_state, DueState::kNone);
+  EXPECT_EQ(asked->corrections.size(), 3u);  // two materials and the note
+  // The clerk cannot accept while waiting.
+  auto early = Step(&clerk_, c->number, {.action = Action::kAccept});
+  ASSERT_FALSE(early);
+  EXPECT_EQ(early.error().code, ErrorCode::kConflict);
+  // Thursday the applicant comes back with one file only: the other is named.
+  clock().Set(kMonday + 3 * kDay);
+  TransitionInput partial;
+  partial.action = Action::kResubmit;
+  partial.files = {FileFor(service_.materials[0].id, 'c')};
+  auto missing = Write<ServiceCase>([&](db::Conn& conn) {
+    return ApplicantStep(conn, Deps_(), actor_, nullptr, c->number, "5678", partial);
+  });
+  ASSERT_FALSE(missing);
+  EXPECT_TRUE(HasField(missing.error(), "file_" + std::to_string(service_.materials[1].id)));
+  // Wrong phone digits: the same answer as an unknown case.
+  partial.files.push_back(FileFor(service_.materials[1].id, 'd'));
+  auto wrong = Write<ServiceCase>([&](db::Conn& conn) {
+    return ApplicantStep(conn, Deps_(), actor_, nullptr, c->number, "0000", partial);
+  });
+  ASSERT_FALSE(wrong);
+  EXPECT_EQ(wrong.error().code, ErrorCode::kNotFound);
+  auto back = Write<ServiceCase>([&](db::Conn& conn) {
+    return ApplicantStep(conn, Deps_(), actor_, nullptr, c->number, "5678", partial);
+  });
+  ASSERT_TRUE(back) << back.error().message;
+  EXPECT_EQ(back->status, CaseStatus::kSubmitted);
+  // Paused Tue, Wed, Thu = 3 working days: due 12-07 + 3 = Thu 12-10.
+  ASSERT_TRUE(back->due);
+  EXPECT_EQ(FormatDate(*back->due), "2026-12-10");
+  int superseded = 0;
+  for (const auto& f : back->files) superseded += f.superseded ? 1 : 0;
+  EXPECT_EQ(superseded, 2);
+  EXPECT_EQ(back->files.size(), 4u);
+  for (const auto& item : back->corrections) EXPECT_TRUE(item.resolved);
+}
+
+TEST_P(ServicesTest, WholeLifecycleWithHandOverRatingAndFollowUp) {
+  auto c = ApplyAs(nullptr, Application());
+  ASSERT_TRUE(c);
+  auto accepted = Step(&clerk_, c->number,
+                       {.action = Action::kAccept, .expect_status = CaseStatus::kSubmitted});
+  ASSERT_TRUE(accepted) << accepted.error().message;
+  EXPECT_EQ(accepted->status, CaseStatus::kAccepted);
+  // A second click on the stale 受理 button.
+  auto twice = Step(&clerk_, c->number,
+                    {.action = Action::kAccept, .expect_status = CaseStatus::kSubmitted});
+  ASSERT_FALSE(twice);
+  EXPECT_EQ(twice.error().code, ErrorCode::kConflict);
+  // Rating before 办结 is refused.
+  auto early = Write<ServiceCase>([&](db::Conn& conn) {
+    return RateCase(conn, Deps_(), actor_, nullptr, c->number, "5678", 5, "");
+  });
+  ASSERT_FALSE(early);
+  EXPECT_EQ(early.error().code, ErrorCode::kConflict);
+  // Hand-over to another window of the town; a unit outside the town is refused.
+  auto outside =
+      Step(&clerk_, c->number, {.action = Action::kTransfer, .target_unit_id = Unit("BL").id});
+  ASSERT_FALSE(outside);
+  EXPECT_TRUE(HasField(outside.error(), "target_unit_id"));
+  auto moved =
+      Step(&clerk_, c->number,
+           {.action = Action::kTransfer, .note = "需社保核实", .target_unit_id = other_window_.id});
+  ASSERT_TRUE(moved) << moved.error().message;
+  EXPECT_EQ(moved->unit_id, other_window_.id);
+  // Now it is the other window's case: the window that took the application still follows it
+  // but can no longer act on it.
+  EXPECT_TRUE(Get(&clerk_, c->number));
+  auto stale = Step(&clerk_, c->number, {.action = Action::kNote, .note = "x"});
+  ASSERT_FALSE(stale);
+  EXPECT_EQ(stale.error().code, ErrorCode::kForbidden);
+  auto no_result = Step(&other_clerk_, c->number, {.action = Action::kComplete});
+  ASSERT_FALSE(no_result);
+  EXPECT_TRUE(HasField(no_result.error(), "result"));
+  auto done =
+      Step(&other_clerk_, c->number, {.action = Action::kComplete, .result = "准予救助 800 元"});
+  ASSERT_TRUE(done) << done.error().message;
+  EXPECT_EQ(done->status, CaseStatus::kCompleted);
+  EXPECT_FALSE(done->due);
+  EXPECT_FALSE(done->overdue_at_completion);
+  // The applicant rates it 不满意 with the phone digits; a follow-up opens for the clerk.
+  auto rated = Write<ServiceCase>([&](db::Conn& conn) {
+    return RateCase(conn, Deps_(), actor_, nullptr, c->number, "5678", 2, "等待时间太长");
+  });
+  ASSERT_TRUE(rated) << rated.error().message;
+  ASSERT_TRUE(rated->rating);
+  EXPECT_EQ(rated->rating->score, 2);
+  ASSERT_TRUE(rated->followup);
+  EXPECT_FALSE(rated->followup->closed);
+  EXPECT_EQ(rated->followup->owner_name, "黄窗口");
+  EXPECT_EQ(FormatDate(rated->followup->due), "2026-12-07");
+  auto again = Write<ServiceCase>([&](db::Conn& conn) {
+    return RateCase(conn, Deps_(), actor_, nullptr, c->number, "5678", 5, "");
+  });
+  ASSERT_FALSE(again);
+  EXPECT_EQ(again.error().code, ErrorCode::kConflict);
+  // The leader sees the follow-up; the clerk closes it with an outcome the applicant sees.
+  auto open = Read<std::vector<FollowUp>>(
+      [&](db::Conn& conn) { return ListFollowUps(conn, Deps_(), leader_, {}); });
+  ASSERT_TRUE(open);
+  ASSERT_EQ(open->size(), 1u);
+  auto by_leader = Write<FollowUp>([&](db::Conn& conn) {
+    return CloseFollowUp(conn, Deps_(), actor_, &leader_, (*open)[0].id, "已致电道歉");
+  });
+  ASSERT_FALSE(by_leader);
+  EXPECT_EQ(by_leader.error().code, ErrorCode::kForbidden);
+  auto empty = Write<FollowUp>([&](db::Conn& conn) {
+    return CloseFollowUp(conn, Deps_(), actor_, &other_clerk_, (*open)[0].id, " ");
+  });
+  ASSERT_FALSE(empty);
+  EXPECT_TRUE(HasField(empty.error(), "outcome"));
+  auto closed = Write<FollowUp>([&](db::Conn& conn) {
+    return CloseFollowUp(conn, Deps_(), actor_, &other_clerk_, (*open)[0].id,
+                         "已回访致歉，窗口增设叫号提醒");
+  });
+  ASSERT_TRUE(closed) << closed.error().message;
+  EXPECT_TRUE(closed->closed);
+  auto tracked = Read<ServiceCase>(
+      [&](db::Conn& conn) { return TrackCase(conn, Deps_(), nullptr, c->number, "5678"); });
+  ASSERT_TRUE(tracked);
+  ASSERT_TRUE(tracked->followup);
+  EXPECT_EQ(tracked->followup->outcome, "已回访致歉，窗口增设叫号提醒");
+  // History: submit, accept, transfer, complete, rate, follow-up note.
+  ASSERT_EQ(tracked->events.size(), 6u);
+  EXPECT_EQ(tracked->events[2].action, Action::kTransfer);
+  auto wrong = Read<ServiceCase>(
+      [&](db::Conn& conn) { return TrackCase(conn, Deps_(), nullptr, c->number, "1234"); });
+  ASSERT_FALSE(wrong);
+  EXPECT_EQ(wrong.error().code, ErrorCode::kNotFound);
+}
+
+TEST_P(ServicesTest, RejectNeedsAReasonAndEndsTheCase) {
+  auto c = ApplyAs(nullptr, Application());
+  ASSERT_TRUE(c);
+  auto no_reason = Step(&clerk_, c->number, {.action = Action::kReject});
+  ASSERT_FALSE(no_reason);
+  EXPECT_TRUE(HasField(no_reason.error(), "reason"));
+  auto rejected = Step(&clerk_, c->number, {.action = Action::kReject, .note = "不符合救助条件"});
+  ASSERT_TRUE(rejected);
+  EXPECT_EQ(rejected->status, CaseStatus::kRejected);
+  auto complete = Step(&clerk_, c->number, {.action = Action::kComplete, .result = "x"});
+  ASSERT_FALSE(complete);
+  EXPECT_EQ(complete.error().code, ErrorCode::kConflict);
+}
+
+TEST_P(ServicesTest, DeskListsByDeadlineWithStatesAndPages) {
+  // Five cases on five days: Mon..Fri of the week before, each with 5 working days.
+  for (int i = 0; i < 5; ++i) {
+    clock().Set(kMonday - 7 * kDay + i * kDay);
+    ApplyInput in = Application();
+    ASSERT_TRUE(ApplyAs(nullptr, in));
+  }
+  clock().Set(kMonday);  // Monday 11-30: the cases were due 11-30 .. 12-04
+  auto page = Read<CasePage>([&](db::Conn& conn) {
+    CaseQuery q;
+    q.limit = 2;
+    return ListCases(conn, Deps_(), clerk_, q);
+  });
+  ASSERT_TRUE(page) << page.error().message;
+  ASSERT_EQ(page->cases.size(), 2u);
+  EXPECT_EQ(FormatDate(*page->cases[0].due), "2026-11-30");
+  EXPECT_EQ(page->cases[0].due_state, DueState::kDueSoon);
+  ASSERT_TRUE(page->next);
+  std::set<std::string> seen;
+  for (const auto& c : page->cases) seen.insert(c.number);
+  auto rest = Read<CasePage>([&](db::Conn& conn) {
+    CaseQuery q;
+    q.limit = 10;
+    q.after = page->next;
+    return ListCases(conn, Deps_(), clerk_, q);
+  });
+  ASSERT_TRUE(rest) << rest.error().message;
+  EXPECT_EQ(rest->cases.size(), 3u);
+  EXPECT_FALSE(rest->next);
+  for (const auto& c : rest->cases) EXPECT_TRUE(seen.insert(c.number).second);
+  // Wednesday: the first two are overdue.
+  clock().Set(kMonday + 2 * kDay);
+  auto overdue = Read<CasePage>([&](db::Conn& conn) {
+    CaseQuery q;
+    q.due_state = DueState::kOverdue;
+    return ListCases(conn, Deps_(), clerk_, q);
+  });
+  ASSERT_TRUE(overdue);
+  EXPECT_EQ(overdue->cases.size(), 2u);
+  auto overview = Read<Overview>([&](db::Conn& conn) {
+    return CaseOverview(conn, Deps_(), leader_, Date{2026, 11, 1}, Date{2026, 11, 30});
+  });
+  ASSERT_TRUE(overview) << overview.error().message;
+  ASSERT_EQ(overview->units.size(), 1u);
+  EXPECT_EQ(overview->units[0].open, 5);
+  EXPECT_EQ(overview->units[0].overdue, 2);
+  EXPECT_EQ(overview->total.overdue, 2);
+  // Search by phone (blind index) and by name.
+  auto by_phone = Read<CasePage>([&](db::Conn& conn) {
+    CaseQuery q;
+    q.text = "138 1234 5678";
+    return ListCases(conn, Deps_(), clerk_, q);
+  });
+  ASSERT_TRUE(by_phone);
+  EXPECT_EQ(by_phone->cases.size(), 5u);
+  auto by_name = Read<CasePage>([&](db::Conn& conn) {
+    CaseQuery q;
+    q.text = "小红";
+    return ListCases(conn, Deps_(), clerk_, q);
+  });
+  ASSERT_TRUE(by_name);
+  EXPECT_EQ(by_name->cases.size(), 5u);
+  auto junk = Read<CasePage>([&](db::Conn& conn) {
+    CaseQuery q;
+    q.after = "zzz";
+    return ListCases(conn, Deps_(), clerk_, q);
+  });
+  ASSERT_FALSE(junk);
+  EXPECT_EQ(junk.error().code, ErrorCode::kInvalidInput);
+}
+
+TEST_P(ServicesTest, ConcurrentApplicationsGetDistinctNumbers) {
+  constexpr int kThreads = 4, kEach = 5;
+  std::vector<std::thread> threads;
+  std::mutex mu;
+  std::set<std::string> numbers;
+  std::atomic<int> failures{0};
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < kEach; ++i) {
+        auto c = ApplyAs(nullptr, Application());
+        if (!c) {
+          ++failures;
+          continue;
+        }
+        std::lock_guard lock(mu);
+        numbers.insert(c->number);
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(numbers.size(), static_cast<std::size_t>(kThreads * kEach));
+  EXPECT_TRUE(numbers.count("PZ-20261130-0020"));
+}
+
+TEST_P(ServicesTest, CatalogueEditingChecksFieldsAndScope) {
+  ServiceInput bad;
+  bad.code = "PZ-MZ-001";  // taken
+  bad.name = "";
+  bad.unit_id = village1_.id;  // a village, not a window
+  bad.statutory_days = "5";
+  bad.promised_days = "9";
+  bad.materials = {{.name = ""}};
+  auto r =
+      Write<Service>([&](db::Conn& c) { return CreateService(c, Deps_(), actor_, &editor_, bad); });
+  ASSERT_FALSE(r);
+  for (const char* f : {"code", "name", "unit_id", "promised_days", "materials.0.name"}) {
+    EXPECT_TRUE(HasField(r.error(), f)) << f;
+  }
+  auto clerk = Write<Service>(
+      [&](db::Conn& c) { return CreateService(c, Deps_(), actor_, &clerk_, ServiceInput{}); });
+  ASSERT_FALSE(clerk);
+  EXPECT_EQ(clerk.error().code, ErrorCode::kForbidden);
+  auto list = Read<std::vector<Service>>(
+      [&](db::Conn& c) { return ListServices(c, ServiceQuery{.life_event = "subsistence"}); });
+  ASSERT_TRUE(list);
+  ASSERT_EQ(list->size(), 1u);
+  auto search = Read<std::vector<Service>>(
+      [&](db::Conn& c) { return ListServices(c, ServiceQuery{.text = "救助"}); });
+  ASSERT_TRUE(search);
+  EXPECT_EQ(search->size(), 1u);
+  auto none = Read<std::vector<Service>>(
+      [&](db::Conn& c) { return ListServices(c, ServiceQuery{.text = "100%"}); });
+  ASSERT_TRUE(none);
+  EXPECT_TRUE(none->empty());
+  // Editing keeps material ids that cases refer to.
+  ASSERT_TRUE(ApplyAs(nullptr, Application()));
+  ServiceInput edit;
+  edit.code = "PZ-MZ-001";
+  edit.name = "临时救助申请（修订）";
+  edit.unit_id = window_.id;
+  edit.statutory_days = "20";
+  edit.promised_days = "3";
+  edit.online = true;
+  edit.materials = {{.name = "困难情况说明", .required = true}};
+  auto updated = Write<Service>(
+      [&](db::Conn& c) { return UpdateService(c, Deps_(), actor_, &editor_, service_.id, edit); });
+  ASSERT_TRUE(updated) << updated.error().message;
+  EXPECT_EQ(updated->materials.front().id, service_.materials[1].id);
+  auto retired = Write<Service>([&](db::Conn& c) {
+    return SetServiceRetired(c, Deps_(), actor_, &editor_, service_.id, true);
+  });
+  ASSERT_TRUE(retired);
+  auto closed = ApplyAs(nullptr, Application());
+  ASSERT_FALSE(closed);
+  EXPECT_TRUE(HasField(closed.error(), "service_id"));
+}
+
+ZHENWU_ALL_BACKENDS(ServicesTest);
+
+}  // namespace
+}  // namespace zhenwu::services
