@@ -325,6 +325,7 @@ std::optional<Permission> PermissionForNav(std::string_view key) {
   if (key == "hotline" || key == "messages") return Permission::kMessageHandle;
   if (key == "office") return Permission::kOfficeUse;
   if (key == "assessment") return Permission::kAssessmentView;
+  if (key == "outbox") return Permission::kUserManage;  // system administrators only
   return std::nullopt;
 }
 

@@ -86,6 +86,17 @@ const std::vector<ConfigKey>& ConfigKeys() {
           "minutes of inactivity after which a signed-in session ends", &Config::session_idle_min),
       Key("auth.session_max_hours", "--session-max-hours",
           "hours after login at which a session ends, used or not", &Config::session_max_hours),
+      Key("notify.sms_url", "--sms-url",
+          "SMS gateway endpoint, http://host:port/path (https via a local relay; empty: no SMS)",
+          &Config::sms_url),
+      Key("notify.sms_token", "--sms-token",
+          "sent to the SMS gateway as Authorization: Bearer <token> (empty: none)",
+          &Config::sms_token),
+      Key("notify.sms_timeout_ms", "--sms-timeout-ms",
+          "milliseconds one SMS gateway request may take", &Config::sms_timeout_ms),
+      Key("notify.sms_max_attempts", "--sms-max-attempts",
+          "tries (with growing pauses, at most 1 h apart) before an SMS is marked failed",
+          &Config::sms_max_attempts),
       Key("log.level", "--log-level", "trace, debug, info, warn, error", &Config::log_level),
       Key("log.access", "--access-log", "write one access-log line per request",
           &Config::access_log),
@@ -213,6 +224,8 @@ Status ValidateConfig(const Config& c) {
       {"site.page_cache_ttl_ms", c.page_cache_ttl_ms, 0, 86400000},
       {"auth.session_idle_min", c.session_idle_min, 1, 24 * 60},
       {"auth.session_max_hours", c.session_max_hours, 1, 24 * 30},
+      {"notify.sms_timeout_ms", c.sms_timeout_ms, 100, 120000},
+      {"notify.sms_max_attempts", c.sms_max_attempts, 1, 1000},
   };
   for (const auto& r : ranges) {
     if (r.value < r.min || r.value > r.max) {
@@ -227,6 +240,11 @@ Status ValidateConfig(const Config& c) {
   for (const char* l : kLevels) level_ok = level_ok || c.log_level == l;
   if (!level_ok) {
     return Error::Invalid("log.level", "配置项 log.level 应为 trace、debug、info、warn 或 error");
+  }
+  if (!c.sms_url.empty() && c.sms_url.rfind("http://", 0) != 0) {
+    return Error::Invalid(
+        "notify.sms_url",
+        "配置项 notify.sms_url 应以 http:// 开头（https 网关请经本机 nginx 转发）");
   }
   if (c.town_name.empty())
     return Error::Invalid("site.town_name", "配置项 site.town_name 不能为空");

@@ -43,6 +43,11 @@ struct Config {
   // [auth]
   int64_t session_idle_min = 30;   // a session unused this long ends (等保: session timeout)
   int64_t session_max_hours = 12;  // a session ends this long after login, used or not
+  // [notify]
+  std::string sms_url;            // SMS gateway endpoint, http:// only; empty: SMS disabled
+  std::string sms_token;          // sent as Authorization: Bearer <token> when set
+  int64_t sms_timeout_ms = 5000;  // one gateway request, connection included
+  int64_t sms_max_attempts = 20;  // tries before an SMS is marked failed
   // [log]
   std::string log_level = "info";
   bool access_log = true;

@@ -1,0 +1,84 @@
+#pragma once
+// Delivery of the SMS outbox. RunOnce claims the due pending messages atomically, hands each to
+// the gateway and records the outcome:
+// - claiming sets a lease (claimed_until_ms) and a random claim token on the rows in one
+//   statement; PostgreSQL picks the rows with FOR UPDATE SKIP LOCKED, SQLite's single writer
+//   serialises claims. Any number of server processes can run dispatchers; none sends a message
+//   another one holds. A dispatcher that dies mid-batch leaves its rows to be claimed again when
+//   the lease ends (so delivery is at least once; the gateway sees the same "id" again).
+// - 2xx from the gateway: status 'sent', the encrypted phone dropped (only the mask stays).
+// - anything else: attempts + 1 and the next try after BackoffMs(attempts); after max_attempts
+//   the message is 'failed' with its last error, and waits for an administrator's 重试.
+// Time is the injected Clock's, so tests move a FakeClock and call RunOnce.
+
+#include <cstdint>
+#include <memory>
+
+#include "core/clock.hpp"
+#include "core/result.hpp"
+#include "db/db.hpp"
+#include "notify/sms_gateway.hpp"
+
+namespace zhenwu::people {
+struct Keys;
+}
+
+namespace zhenwu::notify {
+
+// The wait before the next try after `attempts` failed ones: 30 s, 1 min, 2 min, 4 min, …,
+// at most 1 hour.
+int64_t BackoffMs(int attempts);
+
+struct DispatchOptions {
+  int max_attempts = 20;      // tries before a message is 'failed'
+  int batch = 20;             // messages claimed per claim
+  int64_t lease_ms = 0;       // how long a claim holds; 0: batch × gateway timeout + 60 s
+  int64_t timeout_ms = 5000;  // the gateway's timeout (for the default lease)
+};
+
+struct DispatchStats {
+  int claimed = 0;
+  int sent = 0;
+  int retrying = 0;  // failed this time, will be tried again
+  int failed = 0;    // failed for good (max attempts, or the phone cannot be decrypted)
+  int lost = 0;      // the lease ran out before the outcome was recorded (another took over)
+};
+
+class Dispatcher {
+ public:
+  // `gateway` null: SMS disabled, RunOnce does nothing and messages stay pending.
+  Dispatcher(db::Database& db, const Clock& clock, std::shared_ptr<const people::Keys> keys,
+             std::shared_ptr<SmsGateway> gateway, DispatchOptions options = {});
+
+  // Sends every message due now, claim after claim, until none is due (or only ones claimed by
+  // others). Blocking: run it on a background thread, never on an IO thread. Fails with the
+  // database's error (what was already recorded stays recorded).
+  Result<DispatchStats> RunOnce();
+
+  bool enabled() const { return gateway_ != nullptr; }
+
+ private:
+  db::Database& db_;
+  const Clock& clock_;
+  std::shared_ptr<const people::Keys> keys_;
+  std::shared_ptr<SmsGateway> gateway_;
+  DispatchOptions options_;
+};
+
+// One claimed message (exposed for tests of the claim itself).
+struct ClaimedSms {
+  int64_t id = 0;
+  std::string phone_enc;  // "" when the phone is no longer kept
+  std::string text, ref;
+  int attempts = 0;
+};
+// Claims up to `limit` due pending messages for `lease_ms` under `token`, in one statement.
+Result<std::vector<ClaimedSms>> ClaimDue(db::Conn& conn, int64_t now_ms, int64_t lease_ms,
+                                         const std::string& token, int limit);
+
+// Builds the dispatcher the configuration asks for (notify.sms_*). kInvalidInput for a bad URL.
+Result<std::unique_ptr<Dispatcher>> DispatcherFromConfig(const Config& config, db::Database& db,
+                                                         const Clock& clock,
+                                                         std::shared_ptr<const people::Keys> keys);
+
+}  // namespace zhenwu::notify
