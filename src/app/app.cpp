@@ -11,6 +11,7 @@
 #include "db/migrator.hpp"
 #include "http/static_files.hpp"
 #include "org/module.hpp"
+#include "people/keys.hpp"
 #include "people/module.hpp"
 #include "portal/module.hpp"
 #include "web/module.hpp"
@@ -83,6 +84,10 @@ Result<std::unique_ptr<App>> App::Create(const Config& config, const Clock& cloc
   if (!db) return std::move(db).error();
   app->db_ = std::move(db).value();
 
+  auto keys = people::OpenKeys(config.data_dir, *app->db_);
+  if (!keys) return std::move(keys).error();
+  app->people_keys_ = std::move(keys).value();
+
   view::Site site{config.town_name, config.address, config.phone, config.office_hours, config.demo};
   auto view = view::View::Create(std::move(site), config.templates_dir);
   if (!view) return std::move(view).error();
@@ -90,8 +95,9 @@ Result<std::unique_ptr<App>> App::Create(const Config& config, const Clock& cloc
 
   http::Router router;
   http::AddStaticRoutes(router);
-  web::ModuleContext ctx{app->config_, clock,  *app->pool_,      *app->db_,
-                         *app->view_,  router, app->page_cache_, app->metrics_};
+  web::ModuleContext ctx{app->config_,     clock,         *app->pool_,
+                         *app->db_,        *app->view_,   router,
+                         app->page_cache_, app->metrics_, app->people_keys_};
   AddSiteRoutes(ctx);
   for (const auto& m : Modules()) {
     if (m.register_routes) m.register_routes(ctx);

@@ -12,14 +12,16 @@
 #include "http/metrics.hpp"
 #include "http/page_cache.hpp"
 #include "http/server.hpp"
+#include "people/keys.hpp"
 #include "view/view.hpp"
 
 namespace zhenwu::app {
 
 class App {
  public:
-  // Opens and migrates the database and builds the server (not yet listening). Fails with the
-  // database's or the templates' error; nothing is left open then.
+  // Opens and migrates the database, opens the people keys (<data_dir>/keys/people.key) and
+  // builds the server (not yet listening). Fails with the database's, the key file's or the
+  // templates' error; nothing is left open then.
   static Result<std::unique_ptr<App>> Create(const Config& config, const Clock& clock);
   ~App();
 
@@ -28,6 +30,7 @@ class App {
   view::View& view() { return *view_; }
   http::PageCache& page_cache() { return page_cache_; }
   http::Metrics& metrics() { return metrics_; }
+  const std::shared_ptr<const people::Keys>& people_keys() const { return people_keys_; }
 
  private:
   App(const Config& config, const Clock& clock);
@@ -35,6 +38,7 @@ class App {
   const Clock& clock_;
   std::unique_ptr<BlockingPool> pool_;
   std::unique_ptr<db::Database> db_;
+  std::shared_ptr<const people::Keys> people_keys_;
   std::unique_ptr<view::View> view_;
   http::Metrics metrics_;
   http::PageCache page_cache_;

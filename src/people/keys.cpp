@@ -42,6 +42,13 @@ bool FromHex(std::string_view hex, std::array<unsigned char, N>& out) {
          len == N;
 }
 
+// What every "the key file is unusable" message ends with: the one way out.
+std::string RestoreAdvice(const fs::path& path) {
+  return "请停止服务，从与此数据库同一次的备份中恢复 " + path.string() +
+         "（即数据目录下的 keys/people.key，权限 "
+         "0600）后再启动；没有它，身份证号码和电话无法解密。";
+}
+
 }  // namespace
 
 std::string Keys::Fingerprint() const {
@@ -141,7 +148,10 @@ Result<Keys> LoadOrCreateKeys(const std::string& data_dir) {
     return keys;
   }
   std::ifstream in(path);
-  if (!in) return Error::Internal("无法读取密钥文件 " + path.string());
+  if (!in) {
+    return Error::Unavailable("无法读取个人信息数据密钥 " + path.string() + "：" +
+                              std::strerror(errno) + "。" + RestoreAdvice(path));
+  }
   std::string line;
   bool have_data = false;
   bool have_index = false;
@@ -150,7 +160,9 @@ Result<Keys> LoadOrCreateKeys(const std::string& data_dir) {
     if (line.starts_with("index_key=")) have_index = FromHex(line.substr(10), keys.index_key);
   }
   if (!have_data || !have_index) {
-    return Error::Internal("密钥文件 " + path.string() + " 已损坏（缺少 data_key 或 index_key）");
+    return Error::Unavailable("个人信息数据密钥 " + path.string() +
+                              " 已损坏（缺少有效的 data_key 或 index_key）。" +
+                              RestoreAdvice(path));
   }
   return keys;
 }

@@ -35,8 +35,9 @@ struct Keys {
 };
 
 // Reads <data_dir>/keys/people.key, or creates it (folder 0700, file 0600, fresh random keys)
-// when it does not exist. Fails with kInternal naming the file when it cannot be read, written
-// or parsed.
+// when it does not exist. Fails with kUnavailable when the file exists but cannot be read or is
+// damaged (the message names the file and says to restore it from the backup), kInternal when
+// it cannot be created.
 Result<Keys> LoadOrCreateKeys(const std::string& data_dir);
 
 // Binds the keys to the (migrated) database, in a write: the first start records the keys'

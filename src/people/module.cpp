@@ -10,11 +10,9 @@ namespace zhenwu::people {
 namespace {
 
 void Register(web::ModuleContext& ctx) {
-  // App::Create should call OpenKeys itself (to fail with a Result) and pass the keys on; until
-  // it does, a failure here stops the start with the same message.
-  auto keys = OpenKeys(ctx.config.data_dir, ctx.db);
-  if (!keys) throw std::runtime_error(keys.error().message);
-  RegisterRoutes(ctx, std::move(keys).value());
+  // App::Create opens the keys (and fails cleanly) before any module registers.
+  if (!ctx.people_keys) throw std::logic_error("people: ModuleContext without people_keys");
+  RegisterRoutes(ctx, ctx.people_keys);
 }
 
 }  // namespace

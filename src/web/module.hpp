@@ -4,6 +4,7 @@
 // adds its routes and navigation. app/app.cpp lists the modules in order.
 
 #include <functional>
+#include <memory>
 #include <string>
 
 #include "core/blocking_pool.hpp"
@@ -14,6 +15,10 @@
 #include "http/page_cache.hpp"
 #include "http/router.hpp"
 #include "view/view.hpp"
+
+namespace zhenwu::people {
+struct Keys;
+}
 
 namespace zhenwu::web {
 
@@ -26,6 +31,8 @@ struct ModuleContext {
   http::Router& router;
   http::PageCache& page_cache;
   http::Metrics& metrics;
+  // The keys protecting personal data at rest (people/keys.hpp), opened by App::Create.
+  std::shared_ptr<const people::Keys> people_keys;
 };
 
 struct Module {

@@ -4,11 +4,15 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
+
 #include "audit/audit.hpp"
 #include "people/keys.hpp"
 #include "people/service.hpp"
 #include "support/app_server.hpp"
 #include "support/auth_fixture.hpp"
+#include "support/temp_dir.hpp"
 
 namespace zhenwu::testing {
 namespace {
@@ -41,8 +45,8 @@ class PeopleAuditHttpTest : public ::testing::TestWithParam<Backend> {
     staff("auditor", Role::kAuditor, Scope::kSubtree, tree_.city);
     staff("auditor_v1", Role::kAuditor, Scope::kUnit, tree_.village1);
 
-    auto keys = people::LoadOrCreateKeys(server_->config().data_dir);
-    ASSERT_TRUE(keys) << keys.error().message;
+    const auto keys = server_->app().people_keys();
+    ASSERT_TRUE(keys);
     auto r = db.WriteSync<people::Resident>([&](db::Conn& c) {
       return people::CreateResident(c, server_->clock(), *keys,
                                     audit::Actor{std::nullopt, "system", "", ""},
@@ -226,6 +230,63 @@ TEST_P(PeopleAuditHttpTest, CsvExportHasBomChineseHeadersAndNoFormulas) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Http, PeopleAuditHttpTest, AllBackends(), BackendParamName);
+
+// The start refuses an unusable key file with one line that names it and says what to do,
+// instead of a crash or an error page later.
+class PeopleKeysStartupTest : public ::testing::TestWithParam<Backend> {
+ protected:
+  void SetUp() override {
+    if (GetParam() == Backend::kPostgres && !TestPostgresUrl()) {
+      GTEST_SKIP() << "ZHENWU_TEST_PG is not set (./test.sh sets it)";
+    }
+  }
+
+  // Starts the app with `key_text` as <data_dir>/keys/people.key.
+  std::unique_ptr<AppServer> StartWithKeyFile(const std::string& key_text) {
+    std::filesystem::create_directories(data_.path() / "keys");
+    std::ofstream(data_.path() / "keys" / "people.key") << key_text;
+    return std::make_unique<AppServer>(
+        AppServerOptions{.backend = GetParam(),
+                         .customize = [this](Config& c) { c.data_dir = data_.path().string(); }});
+  }
+
+  std::string KeyPath() const { return (data_.path() / "keys" / "people.key").string(); }
+
+  TempDir data_;
+};
+
+TEST_P(PeopleKeysStartupTest, DamagedKeyFileStopsTheStartNamingTheFileAndTheBackup) {
+  auto server = StartWithKeyFile("# 镇务通 people data key\ndata_key=00ff\nindex_key=zz\n");
+  ASSERT_FALSE(server->ok());
+  const std::string& error = server->error();
+  EXPECT_NE(error.find(KeyPath()), std::string::npos) << error;
+  EXPECT_NE(error.find("已损坏"), std::string::npos) << error;
+  EXPECT_NE(error.find("备份中恢复"), std::string::npos) << error;
+  EXPECT_NE(error.find("keys/people.key"), std::string::npos) << error;
+  EXPECT_EQ(error.find('\n'), std::string::npos) << "one line: " << error;
+  // The damaged file is left as it was, for the operator to look at.
+  std::ifstream in(KeyPath());
+  std::string first;
+  std::getline(in, first);
+  EXPECT_EQ(first, "# 镇务通 people data key");
+}
+
+TEST_P(PeopleKeysStartupTest, EmptyKeyFileIsDamagedToo) {
+  auto server = StartWithKeyFile("");
+  ASSERT_FALSE(server->ok());
+  EXPECT_NE(server->error().find(KeyPath()), std::string::npos) << server->error();
+}
+
+TEST_P(PeopleKeysStartupTest, AValidKeyFileStartsAndReachesTheModules) {
+  auto server = StartWithKeyFile("data_key=" + std::string(64, 'a') +
+                                 "\nindex_key=" + std::string(64, 'b') + "\n");
+  ASSERT_TRUE(server->ok()) << server->error();
+  ASSERT_TRUE(server->app().people_keys());
+  EXPECT_EQ(server->app().people_keys()->path, KeyPath());
+  EXPECT_FALSE(server->app().people_keys()->created);
+}
+
+INSTANTIATE_TEST_SUITE_P(Http, PeopleKeysStartupTest, AllBackends(), BackendParamName);
 
 }  // namespace
 }  // namespace zhenwu::testing
