@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <filesystem>
 #include <thread>
 
 #include "app/site_routes.hpp"
@@ -9,7 +10,10 @@
 #include "auth/middleware.hpp"
 #include "auth/module.hpp"
 #include "db/migrator.hpp"
+#include "files/file_store.hpp"
 #include "http/static_files.hpp"
+#include "notify/dispatcher.hpp"
+#include "notify/module.hpp"
 #include "org/module.hpp"
 #include "people/keys.hpp"
 #include "people/module.hpp"
@@ -25,8 +29,8 @@ namespace {
 // it. "core" has only migrations.
 std::vector<web::Module> Modules() {
   return {
-      web::Module{"core", nullptr}, audit::MakeModule(),  org::MakeModule(),
-      auth::MakeModule(),           people::MakeModule(), portal::MakeModule(),
+      web::Module{"core", nullptr}, audit::MakeModule(),  org::MakeModule(),    auth::MakeModule(),
+      people::MakeModule(),         notify::MakeModule(), portal::MakeModule(),
   };
 }
 
@@ -71,9 +75,33 @@ App::App(const Config& config, const Clock& clock)
     : config_(config), clock_(clock), page_cache_(config.page_cache_ttl_ms) {}
 
 App::~App() {
+  StopBackgroundJobs();
   server_.reset();
   if (db_) db_->Close();
   if (pool_) pool_->Join();
+}
+
+void App::StartBackgroundJobs() {
+  if (outbox_job_) return;
+  notify::Dispatcher* dispatcher = dispatcher_.get();
+  outbox_job_ = std::make_unique<Periodic>(
+      "notify outbox", std::chrono::milliseconds(kOutboxIntervalMs), [dispatcher] {
+        auto stats = dispatcher->RunOnce();
+        if (!stats) {
+          spdlog::warn("notify: outbox delivery failed: {}", stats.error().message);
+        } else if (stats->claimed > 0) {
+          spdlog::info("notify: {} SMS sent, {} to retry, {} failed", stats->sent, stats->retrying,
+                       stats->failed);
+        }
+      });
+}
+
+void App::StopBackgroundJobs() {
+  // A delivery in progress returns after its current message instead of working through the
+  // whole queue (each message may wait notify.sms_timeout_ms on a dead gateway).
+  if (dispatcher_) dispatcher_->Stop();
+  if (outbox_job_) outbox_job_->Stop();
+  outbox_job_.reset();
 }
 
 Result<std::unique_ptr<App>> App::Create(const Config& config, const Clock& clock) {
@@ -88,6 +116,14 @@ Result<std::unique_ptr<App>> App::Create(const Config& config, const Clock& cloc
   if (!keys) return std::move(keys).error();
   app->people_keys_ = std::move(keys).value();
 
+  auto files = files::FileStore::Open((std::filesystem::path(config.data_dir) / "files").string());
+  if (!files) return std::move(files).error();
+  app->files_ = std::move(files).value();
+
+  auto dispatcher = notify::DispatcherFromConfig(config, *app->db_, clock, app->people_keys_);
+  if (!dispatcher) return std::move(dispatcher).error();
+  app->dispatcher_ = std::move(dispatcher).value();
+
   view::Site site{config.town_name, config.address, config.phone, config.office_hours, config.demo};
   auto view = view::View::Create(std::move(site), config.templates_dir);
   if (!view) return std::move(view).error();
@@ -95,9 +131,9 @@ Result<std::unique_ptr<App>> App::Create(const Config& config, const Clock& cloc
 
   http::Router router;
   http::AddStaticRoutes(router);
-  web::ModuleContext ctx{app->config_,     clock,         *app->pool_,
-                         *app->db_,        *app->view_,   router,
-                         app->page_cache_, app->metrics_, app->people_keys_};
+  web::ModuleContext ctx{app->config_,      clock,      *app->pool_,      *app->db_,
+                         *app->view_,       router,     app->page_cache_, app->metrics_,
+                         app->people_keys_, app->files_};
   AddSiteRoutes(ctx);
   for (const auto& m : Modules()) {
     if (m.register_routes) m.register_routes(ctx);

@@ -7,11 +7,14 @@
 #include "core/blocking_pool.hpp"
 #include "core/clock.hpp"
 #include "core/config.hpp"
+#include "core/periodic.hpp"
 #include "core/result.hpp"
 #include "db/db.hpp"
+#include "files/file_store.hpp"
 #include "http/metrics.hpp"
 #include "http/page_cache.hpp"
 #include "http/server.hpp"
+#include "notify/dispatcher.hpp"
 #include "people/keys.hpp"
 #include "view/view.hpp"
 
@@ -31,6 +34,16 @@ class App {
   http::PageCache& page_cache() { return page_cache_; }
   http::Metrics& metrics() { return metrics_; }
   const std::shared_ptr<const people::Keys>& people_keys() const { return people_keys_; }
+  files::FileStore& files() { return *files_; }
+  // Delivers the SMS outbox (tests call RunOnce on it after moving their FakeClock).
+  notify::Dispatcher& dispatcher() { return *dispatcher_; }
+
+  // `zhenwu serve` only: runs the outbox delivery every kOutboxIntervalMs on a background
+  // thread until StopBackgroundJobs() (final: for shutdown) or destruction. Tests leave it off
+  // and call RunOnce.
+  void StartBackgroundJobs();
+  void StopBackgroundJobs();
+  static constexpr int64_t kOutboxIntervalMs = 5000;
 
  private:
   App(const Config& config, const Clock& clock);
@@ -39,6 +52,9 @@ class App {
   std::unique_ptr<BlockingPool> pool_;
   std::unique_ptr<db::Database> db_;
   std::shared_ptr<const people::Keys> people_keys_;
+  std::shared_ptr<files::FileStore> files_;
+  std::unique_ptr<notify::Dispatcher> dispatcher_;
+  std::unique_ptr<Periodic> outbox_job_;
   std::unique_ptr<view::View> view_;
   http::Metrics metrics_;
   http::PageCache page_cache_;

@@ -118,6 +118,7 @@ int Serve(const Config& config) {
   std::cout << "listening on http://" << host << ":" << port << std::endl;
   spdlog::info("{} serving on {}:{} with {}", config.town_name, host, port,
                config.db.rfind("sqlite:", 0) == 0 ? config.db : "PostgreSQL");
+  (*app)->StartBackgroundJobs();
   (*app)->server().Run();
   app->reset();
   spdlog::info("stopped cleanly");

@@ -82,7 +82,7 @@ Dispatcher::Dispatcher(db::Database& db, const Clock& clock,
 Result<DispatchStats> Dispatcher::RunOnce() {
   DispatchStats stats;
   if (!gateway_ || !keys_) return stats;
-  for (;;) {
+  while (!stopping_) {
     const std::string token = RandomToken();
     const int64_t now = clock_.NowMs();
     auto claimed = db_.WriteSync<std::vector<ClaimedSms>>(
@@ -92,6 +92,16 @@ Result<DispatchStats> Dispatcher::RunOnce() {
     stats.claimed += static_cast<int>(claimed->size());
 
     for (const auto& sms : *claimed) {
+      if (stopping_) {
+        auto released = db_.WriteSync<int64_t>([&](db::Conn& c) {
+          return c.Exec(
+              "UPDATE notify_outbox SET claimed_until_ms = 0, claim_token = NULL "
+              "WHERE claim_token = $1 AND status = 'pending'",
+              {token});
+        });
+        if (!released) return std::move(released).error();
+        return stats;
+      }
       Status sent = Error::Internal("手机号已不再保存");
       bool retry = false;
       if (!sms.phone_enc.empty()) {
@@ -144,6 +154,7 @@ Result<DispatchStats> Dispatcher::RunOnce() {
       }
     }
   }
+  return stats;
 }
 
 Result<std::unique_ptr<Dispatcher>> DispatcherFromConfig(const Config& config, db::Database& db,

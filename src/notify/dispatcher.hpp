@@ -11,6 +11,7 @@
 //   the message is 'failed' with its last error, and waits for an administrator's 重试.
 // Time is the injected Clock's, so tests move a FakeClock and call RunOnce.
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 
@@ -57,12 +58,18 @@ class Dispatcher {
 
   bool enabled() const { return gateway_ != nullptr; }
 
+  // Asks a RunOnce in progress (on another thread) to return after the message being sent; the
+  // rest of its claim is released at once so another process can send it. Safe from any thread;
+  // RunOnce does nothing afterwards. For shutdown.
+  void Stop() { stopping_ = true; }
+
  private:
   db::Database& db_;
   const Clock& clock_;
   std::shared_ptr<const people::Keys> keys_;
   std::shared_ptr<SmsGateway> gateway_;
   DispatchOptions options_;
+  std::atomic<bool> stopping_{false};
 };
 
 // One claimed message (exposed for tests of the claim itself).

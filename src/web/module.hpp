@@ -19,6 +19,9 @@
 namespace zhenwu::people {
 struct Keys;
 }
+namespace zhenwu::files {
+class FileStore;
+}
 
 namespace zhenwu::web {
 
@@ -33,6 +36,9 @@ struct ModuleContext {
   http::Metrics& metrics;
   // The keys protecting personal data at rest (people/keys.hpp), opened by App::Create.
   std::shared_ptr<const people::Keys> people_keys;
+  // Content-addressed storage of uploads and generated files (files/file_store.hpp) under
+  // <data_dir>/files, opened by App::Create.
+  std::shared_ptr<files::FileStore> files;
 };
 
 struct Module {

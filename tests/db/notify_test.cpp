@@ -395,6 +395,38 @@ TEST_P(NotifyTest, APhoneTheKeysCannotOpenFailsAtOnce) {
   EXPECT_NE(o->last_error.find("解密"), std::string::npos);
 }
 
+// Shutdown: a dispatcher asked to stop finishes the message in hand and hands the rest of its
+// claim back at once, so they need not wait for the lease to end.
+class StoppingGateway final : public SmsGateway {
+ public:
+  Status Send(const SmsRequest& sms) override {
+    sent.push_back(sms.id);
+    if (dispatcher) dispatcher->Stop();
+    return {};
+  }
+  Dispatcher* dispatcher = nullptr;
+  std::vector<int64_t> sent;
+};
+
+TEST_P(NotifyTest, StopHandsBackTheRestOfTheClaim) {
+  for (int i = 0; i < 4; ++i) ASSERT_TRUE(EnqResult(Sms()));
+  auto gw = std::make_shared<StoppingGateway>();
+  auto dispatcher = MakeDispatcher(gw);
+  gw->dispatcher = dispatcher.get();
+  auto stats = dispatcher->RunOnce();
+  ASSERT_TRUE(stats) << stats.error().message;
+  EXPECT_EQ(stats->claimed, 4);
+  EXPECT_EQ(stats->sent, 1);
+  ASSERT_EQ(gw->sent.size(), 1u);
+  auto held = ReadQuery(
+      "SELECT COUNT(*) FROM notify_outbox WHERE status = 'pending' AND claimed_until_ms = 0 "
+      "AND claim_token IS NULL");
+  EXPECT_EQ(held->rows[0].Int(0), 3);
+  EXPECT_EQ(dispatcher->RunOnce()->claimed, 0);  // stopped for good
+  auto other = std::make_shared<RecordingGateway>();
+  EXPECT_EQ(MakeDispatcher(other)->RunOnce()->sent, 3);  // no need to wait for the lease
+}
+
 TEST_P(NotifyTest, AClaimHoldsUntilItsLeaseEnds) {
   for (int i = 0; i < 3; ++i) ASSERT_TRUE(EnqResult(Sms()));
   const int64_t now = clock().NowMs();
