@@ -580,32 +580,63 @@ class Pages {
     const bool filtered = query.unit_id || !query.life_event.empty() || !text.empty();
     if (filtered) data.set("filtered", true);
 
-    // The services shown, grouped by their window (the list is ordered by unit path).
-    Data groups = List();
-    Data current = Object();
-    Data items = List();
+    // The services shown, grouped by their window (the list is ordered by unit path). Village
+    // windows go under their village, folded away unless the visitor filtered: on a phone the
+    // town's windows come first and each village is one line.
+    struct Group {
+      std::string unit;
+      Data services = List();
+    };
+    std::vector<Group> town_groups;
+    std::map<int64_t, std::vector<Group>> village_units;
+    std::map<int64_t, int> village_counts;
+    std::vector<int64_t> villages_shown;
     int64_t current_unit = 0;
     int count = 0;
-    auto flush = [&] {
-      if (current_unit != 0) {
-        current.set("services", items);
-        groups.push_back(current);
-      }
-    };
     for (const auto& s : loaded->shown) {
       if (s.retired) continue;
-      if (s.unit_id != current_unit) {
-        flush();
-        current = Object();
-        items = List();
-        current_unit = s.unit_id;
-        current.set("unit", UnitLabel(loaded->units, s.unit_id, s.unit_name));
+      const std::string label = UnitLabel(loaded->units, s.unit_id, s.unit_name);
+      std::optional<int64_t> village;
+      auto u = loaded->units.find(s.unit_id);
+      if (u != loaded->units.end() && u->second.parent_id) {
+        auto p = loaded->units.find(*u->second.parent_id);
+        if (p != loaded->units.end() && p->second.kind == org::UnitKind::kVillage) {
+          village = p->first;
+        }
       }
-      items.push_back(ServiceSummary(s, UnitLabel(loaded->units, s.unit_id, s.unit_name)));
+      std::vector<Group>& groups = village ? village_units[*village] : town_groups;
+      if (s.unit_id != current_unit || groups.empty()) {
+        current_unit = s.unit_id;
+        groups.push_back(Group{u != loaded->units.end() ? u->second.name : s.unit_name});
+      }
+      groups.back().services.push_back(ServiceSummary(s, label));
+      if (village) {
+        if (village_counts[*village]++ == 0) villages_shown.push_back(*village);
+      }
       ++count;
     }
-    flush();
-    data.set("groups", groups);
+    auto to_data = [](const std::vector<Group>& groups) {
+      Data list = List();
+      for (const auto& g : groups) {
+        Data d = Object();
+        d.set("unit", g.unit);
+        d.set("services", g.services);
+        list.push_back(d);
+      }
+      return list;
+    };
+    data.set("groups", to_data(town_groups));
+    Data village_data = List();
+    for (int64_t id : villages_shown) {
+      Data v = Object();
+      v.set("name", loaded->units.at(id).name);
+      v.set("count", std::to_string(village_counts[id]));
+      v.set("groups", to_data(village_units[id]));
+      if (filtered) v.set("open", true);
+      village_data.push_back(v);
+    }
+    if (!villages_shown.empty()) data.set("has_villages", true);
+    data.set("villages", village_data);
     data.set("count", std::to_string(count));
     if (count == 0) data.set("empty", true);
     co_return Page(req, T("catalogue_title"), "services", "services_public_catalogue",

@@ -244,6 +244,28 @@ TEST_P(ServicesPublicTest, CatalogueListsFiltersAndSearches) {
   auto junk = client.Get("/services?window=abc&event=%3Cscript%3E&q=%3Cscript%3E");
   ASSERT_EQ(junk.status, 200);
   EXPECT_FALSE(Has(junk.body, "<script>"));
+
+  // A village window's services: one folded line per village, unfolded when filtered.
+  services::ServiceInput v;
+  v.code = "T-V1-001";
+  v.name = "高龄津贴认证";
+  v.unit_id = tree_.village1_window;
+  v.statutory_days = "5";
+  v.promised_days = "3";
+  v.proxy = true;
+  auto made = WithDeps<services::Service>([&](db::Conn& c, const services::Deps& d) {
+    return services::CreateService(c, d, Actor(), &editor_, v);
+  });
+  ASSERT_TRUE(made) << made.error().message;
+  server_->app().page_cache().Invalidate();  // as the catalogue editor does
+  auto folded = client.Get("/services");
+  EXPECT_TRUE(Has(folded.body, "<details class=\"svc-village\">"));
+  EXPECT_TRUE(Has(folded.body, "高龄津贴认证"));
+  EXPECT_TRUE(Has(folded.body, "<optgroup label=\"示例一村\">"));
+  auto village = client.Get("/services?window=" + std::to_string(tree_.village1));
+  EXPECT_TRUE(Has(village.body, "<details class=\"svc-village\" open>"));
+  EXPECT_TRUE(Has(village.body, "高龄津贴认证"));
+  EXPECT_FALSE(Has(village.body, "最低生活保障申请"));
 }
 
 TEST_P(ServicesPublicTest, DetailShowsMaterialsLimitsAndHowToApply) {
