@@ -1008,9 +1008,12 @@ class Pages {
       if (done.error().code != ErrorCode::kInvalidInput) co_return Refuse(req, done.error());
       // Files refused first, then what the service found, without repeating a refused file.
       AddServiceError(problems, done.error(), ids);
-      co_return Page(req, T("apply_title") + s.name, "services", "services_public_apply",
-                     ApplyData(req, *loaded, st, problems),
-                     problems.too_large ? St::payload_too_large : St::unprocessable_entity);
+      Response res = Page(req, T("apply_title") + s.name, "services", "services_public_apply",
+                          ApplyData(req, *loaded, st, problems),
+                          problems.too_large ? St::payload_too_large : St::unprocessable_entity);
+      // It holds what the applicant typed (an ID-card number): no copy in any cache.
+      res.set(http::bhttp::field::cache_control, "private, no-store");
+      co_return res;
     }
     if (done->receipt.rfind("/cases/", 0) != 0) co_return http::Redirect("/track");
     Response res = http::Redirect(done->receipt);

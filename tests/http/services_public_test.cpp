@@ -402,6 +402,7 @@ TEST_P(ServicesPublicTest, InvalidIdCardKeepsEverythingTypedAndTheAcceptedFile) 
   ASSERT_EQ(res.status, 422);
   EXPECT_TRUE(Has(res.body, "id=\"id_card-error\""));
   EXPECT_TRUE(Has(res.body, "value=\"黄二妹\""));
+  EXPECT_EQ(res.Header("Cache-Control"), "private, no-store");
   EXPECT_TRUE(Has(res.body, "value=\"450981199003071230\""));
   EXPECT_TRUE(Has(res.body, "value=\"13812345678\""));
   EXPECT_TRUE(Has(res.body, "value=\"示例一村 3 组 12 号\""));
