@@ -520,6 +520,64 @@ TEST_P(ServicesDeskTest, CorrectionChecklistThenTheCadreResubmitsForTheVillager)
   EXPECT_TRUE(Has(back.body, "已补正"));
 }
 
+TEST_P(ServicesDeskTest, TheCadresUploadsAreCheckedAndAnAcceptedFileIsKeptAcrossTries) {
+  const std::string n = NewCase("韦小宝", 2, &cadre1_, tree_.village1);
+  services::TransitionInput ask;
+  ask.action = services::Action::kRequestCorrection;
+  ask.corrections = {{service_.materials[0].id, "", "复印件不清晰"},
+                     {service_.materials[1].id, "", "缺户口簿首页"}};
+  ASSERT_TRUE(WithDeps<services::ServiceCase>([&](db::Conn& c, const services::Deps& d) {
+    return services::Transition(c, d, Actor(), &clerk_, n, ask);
+  }));
+  const std::string f0 = "file_" + std::to_string(service_.materials[0].id);
+  const std::string f1 = "file_" + std::to_string(service_.materials[1].id);
+  auto cadre = SignedIn("cadre1");
+  auto form = cadre.Get(CasePath(n));
+  ASSERT_EQ(form.status, 200);
+  // A text file named .pdf is refused by its content; the good PDF is stored and kept.
+  auto first = PostMultipart(cadre, CasePath(n) + "/resubmit",
+                             {{"_csrf", CsrfFromPage(form.body)},
+                              {"_once", InputValue(form.body, "_once")},
+                              {"expect_status", "correcting"},
+                              {f0, "just some text", "身份证.pdf", "application/pdf"},
+                              {f1, kPdf, "户口簿.pdf", "application/pdf"}});
+  ASSERT_EQ(first.status, 422) << first.body.substr(0, 2000);
+  EXPECT_TRUE(Has(first.body, "id=\"" + f0 + "-error\""));
+  EXPECT_TRUE(Has(first.body, "已上传：<strong>户口簿.pdf</strong>"));
+  const std::string sha = InputValue(first.body, f1 + "_kept_sha256");
+  ASSERT_EQ(sha.size(), 64u);
+  // A forged kept file (a signature that does not match) is ignored.
+  auto forged = PostMultipart(cadre, CasePath(n) + "/resubmit",
+                              {{"_csrf", CsrfFromPage(form.body)},
+                               {"_once", InputValue(first.body, "_once")},
+                               {"expect_status", "correcting"},
+                               {f0, kPdf, "身份证.pdf", "application/pdf"},
+                               {f1 + "_kept_sha256", sha},
+                               {f1 + "_kept_name", "户口簿.pdf"},
+                               {f1 + "_kept_type", "application/pdf"},
+                               {f1 + "_kept_size", InputValue(first.body, f1 + "_kept_size")},
+                               {f1 + "_kept_sig", "forged"}});
+  ASSERT_EQ(forged.status, 422);
+  EXPECT_TRUE(Has(forged.body, "id=\"" + f1 + "-error\""));
+  auto done = PostMultipart(cadre, CasePath(n) + "/resubmit",
+                            {{"_csrf", CsrfFromPage(form.body)},
+                             {"_once", InputValue(forged.body, "_once")},
+                             {"expect_status", "correcting"},
+                             {f0, kPdf, "身份证-清晰.pdf", "application/pdf"},
+                             {f1 + "_kept_sha256", sha},
+                             {f1 + "_kept_name", "户口簿.pdf"},
+                             {f1 + "_kept_type", "application/pdf"},
+                             {f1 + "_kept_size", InputValue(first.body, f1 + "_kept_size")},
+                             {f1 + "_kept_sig", InputValue(first.body, f1 + "_kept_sig")}});
+  ASSERT_EQ(done.status, 303) << done.body.substr(0, 2000);
+  auto page = cadre.Get(CasePath(n));
+  EXPECT_TRUE(Has(page.body, "待受理"));
+  EXPECT_TRUE(Has(page.body, "身份证-清晰.pdf"));
+  EXPECT_TRUE(Has(page.body, "户口簿.pdf"));
+  EXPECT_TRUE(Has(page.body, "第 1 次补正"));
+  EXPECT_TRUE(Has(page.body, "已被补正替换"));  // the first, unclear copy
+}
+
 TEST_P(ServicesDeskTest, TransferMovesTheCaseToTheOtherWindow) {
   const std::string n = NewCase("黄二妹", 1);
   auto clerk = SignedIn("clerk1");
@@ -561,11 +619,13 @@ TEST_P(ServicesDeskTest, CompleteThenABadRatingOpensAFollowUpTheClerkCloses) {
                             {{"_csrf", CsrfFromPage(page.body)},
                              {"_once", InputValue(no_result.body, "_once")},
                              {"expect_status", "accepted"},
-                             {"result", "已批准，低保金次月发放"}});
+                             {"result", "已批准，低保金次月发放"},
+                             {"result_file_1", kPdf, "批准通知书.pdf", "application/pdf"}});
   ASSERT_EQ(done.status, 303) << done.body.substr(0, 2000);
   auto finished = clerk.Get(CasePath(n));
   EXPECT_TRUE(Has(finished.body, "已办结"));
   EXPECT_TRUE(Has(finished.body, "已批准，低保金次月发放"));
+  EXPECT_TRUE(Has(finished.body, "批准通知书.pdf"));
 
   auto rated = WithDeps<services::ServiceCase>([&](db::Conn& c, const services::Deps& d) {
     return services::RateCase(c, d, Actor(), nullptr, n, "5678", 1, "等太久了");
