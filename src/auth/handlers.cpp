@@ -803,6 +803,12 @@ void RegisterRoutes(web::ModuleContext& ctx) {
   ctx.router.Post("/admin/users/{id}", Bind(deps, PostUser));
   ctx.router.Get("/api/v1/me", Bind(deps, GetApiMe));
   ctx.view.AddAdminNav({"users", ctx.view.strings().Get("auth.nav_users"), "/admin/users", 20});
+  ctx.metrics.AddGauge("zhenwu_password_hashes_total",
+                       "argon2id hashes computed (one per login attempt, two per password change)",
+                       [] { return double(PasswordHashesComputed()); });
+  ctx.metrics.AddGauge("zhenwu_password_hashes_waiting",
+                       "Logins and password changes waiting for or in the hashing pool",
+                       [waiting = deps->waiting] { return double(waiting->load()); });
 }
 
 }  // namespace zhenwu::auth

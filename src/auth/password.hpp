@@ -3,6 +3,7 @@
 // and SHA-256 digests of them. Hashing is slow on purpose (tens of milliseconds, 64 MiB): call
 // HashPassword / VerifyPassword only on a blocking pool, never on an IO thread.
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -27,6 +28,12 @@ std::string HashPassword(std::string_view password);
 // Whether `password` matches `hash`. An empty or malformed hash verifies against a fixed dummy
 // hash (same cost) and returns false, so unknown accounts take as long as known ones.
 bool VerifyPassword(std::string_view hash, std::string_view password);
+
+// argon2id computations (HashPassword and VerifyPassword calls) since the start, for the
+// zhenwu_password_hashes_total metric and the tests that prove one login costs one hash.
+std::uint64_t PasswordHashesComputed();
+// The fixed hash unknown logins are verified against (for the test of its parameters).
+std::string_view DummyPasswordHash();
 
 // `bytes` random bytes as unpadded base64url text.
 std::string RandomToken(std::size_t bytes = 32);

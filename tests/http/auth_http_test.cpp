@@ -6,6 +6,7 @@
 #include <chrono>
 #include <thread>
 
+#include "auth/password.hpp"
 #include "auth/service.hpp"
 #include "support/app_server.hpp"
 #include "support/auth_fixture.hpp"
@@ -366,6 +367,35 @@ TEST_F(AuthHttpTest, AdminResetsAPasswordAndTheNextLoginMustChangeIt) {
 
 // 200 page views of a signed-in person complete while a storm of logins (each an argon2id
 // hash) runs. The timing ratio is printed for bench/README.md ("Login storm").
+// Issue 3: a login costs no more than one argon2id hash, whatever its outcome, and the
+// metric that the login-storm bench reads counts them.
+TEST_F(AuthHttpTest, EachLoginAttemptCostsExactlyOneHash) {
+  auto hashes = [&] {
+    const auto body = Client().Get("/metrics").body;
+    const auto at = body.find("\nzhenwu_password_hashes_total ");
+    EXPECT_NE(at, std::string::npos) << body;
+    return at == std::string::npos ? -1.0 : std::stod(body.substr(at + 30));
+  };
+  struct Attempt {
+    const char* what;
+    const char* login;
+    std::string_view password;
+    int status;
+  };
+  for (const Attempt& a : {Attempt{"right password", "townadmin", kTestPassword, 303},
+                           Attempt{"wrong password", "townadmin", "Wrong@2026pw", 422},
+                           Attempt{"unknown login", "nobody", "Wrong@2026pw", 422},
+                           Attempt{"unknown login again", "nobody2", kTestPassword, 422}}) {
+    auto client = Client();
+    ASSERT_EQ(client.Get("/login").status, 200);  // the CSRF cookie, as a browser gets it
+    const double before = hashes();
+    const auto before_direct = auth::PasswordHashesComputed();
+    EXPECT_EQ(Login(client, a.login, a.password).status, a.status) << a.what;
+    EXPECT_EQ(auth::PasswordHashesComputed() - before_direct, 1u) << a.what;
+    EXPECT_EQ(hashes() - before, 1.0) << a.what;
+  }
+}
+
 TEST_F(AuthHttpTest, PageViewsCompleteDuringALoginStorm) {
   auto viewer = Client();
   ASSERT_TRUE(LoginAs(viewer, "townadmin", kTestPassword));

@@ -75,6 +75,23 @@ TEST(AuthHash, VerifiesOnlyTheRightPassword) {
   EXPECT_NE(HashPassword("Abcdefg1!"), hash);  // salted
 }
 
+// Unknown logins are verified against a fixed hash: it must be a real argon2id hash made with
+// the live parameters (else an unknown login would answer faster than a known one), and using
+// it must cost exactly one hash, not one to make it and one to verify.
+TEST(AuthHash, DummyHashCostsWhatARealOneDoes) {
+  const std::string real = HashPassword("Abcdefg1!");
+  const std::string_view dummy = DummyPasswordHash();
+  const auto params = [](std::string_view h) { return h.substr(0, h.find('$', 30)); };
+  EXPECT_EQ(params(dummy), params(real));
+  EXPECT_EQ(params(real), "$argon2id$v=19$m=65536,t=3,p=1");
+  EXPECT_TRUE(VerifyPassword(dummy, "zhenwu-dummy-password-Aa1!"));
+  const auto before = PasswordHashesComputed();
+  EXPECT_FALSE(VerifyPassword("", "zhenwu-dummy-password-Aa1!"));  // unknown: never true
+  EXPECT_EQ(PasswordHashesComputed() - before, 1u);
+  EXPECT_TRUE(VerifyPassword(real, "Abcdefg1!"));
+  EXPECT_EQ(PasswordHashesComputed() - before, 2u);
+}
+
 TEST(AuthTokens, RandomTokensAndDigests) {
   const std::string a = RandomToken(32), b = RandomToken(32);
   EXPECT_EQ(a.size(), 43u);
