@@ -167,6 +167,7 @@ std::string DemoAccountsText() {
 std::string FormatToken(const auth::TokenInfo& t) {
   std::string line = std::to_string(t.id) + "  " + t.login + "  " + t.prefix + "…  创建于 " +
                      FormatShanghaiMinute(t.created_ms);
+  if (!t.label.empty()) line += "  「" + t.label + "」";
   if (t.expires_ms) line += "  到期 " + FormatShanghaiMinute(*t.expires_ms);
   if (t.revoked_ms) line += "  已吊销 " + FormatShanghaiMinute(*t.revoked_ms);
   return line;
@@ -273,10 +274,12 @@ int Demo(const Config& config) {
   });
 }
 
-int TokenCreate(const Config& config, const std::string& login, std::optional<int> days) {
+int TokenCreate(const Config& config, const std::string& login, std::optional<int> days,
+                const std::string& label) {
   return WithDatabase(config, "创建令牌失败", [&](db::Database& db, const Clock& clock) {
-    auto token = db.WriteSync<std::string>(
-        [&](db::Conn& c) { return auth::CreateToken(c, clock, login, days); });
+    auto token = db.WriteSync<std::string>([&](db::Conn& c) {
+      return auth::CreateToken(c, clock, login, days, auth::SystemActor(), label);
+    });
     if (!token) return Fail("创建令牌失败", token.error());
     std::cout << *token << "\n";
     std::cerr << "令牌只显示这一次，请妥善保存。用法：Authorization: Bearer <令牌>\n";
@@ -371,7 +374,7 @@ int RunCli(int argc, char** argv) {
       "demo", "load the Pingzheng demo (org tree and one account per role); safe to repeat");
   AddConfigFlags(*demo, demo_flags, false);
 
-  std::string token_user;
+  std::string token_user, token_label;
   std::optional<int> token_days;
   int64_t token_id = 0;
   auto* token = cli.add_subcommand("token", "API tokens for /api/v1/ (Authorization: Bearer)");
@@ -379,6 +382,7 @@ int RunCli(int argc, char** argv) {
   auto* token_create = token->add_subcommand("create", "create a token and print it once");
   token_create->add_option("--user", token_user, "login of the token's user")->required();
   token_create->add_option("--expires", token_days, "days until it expires (default: never)");
+  token_create->add_option("--label", token_label, "what the token is for (shown in lists)");
   auto* token_revoke = token->add_subcommand("revoke", "revoke a token");
   token_revoke->add_option("ID", token_id, "the token's number (see token list)")->required();
   auto* token_list = token->add_subcommand("list", "list tokens");
@@ -417,7 +421,7 @@ int RunCli(int argc, char** argv) {
   if (demo->parsed()) return run(demo_flags, *demo, Demo);
   if (token->parsed()) {
     return run(token_flags, *token, [&](const Config& c) {
-      if (token_create->parsed()) return TokenCreate(c, token_user, token_days);
+      if (token_create->parsed()) return TokenCreate(c, token_user, token_days, token_label);
       if (token_revoke->parsed()) return TokenRevoke(c, token_id);
       return TokenList(c, token_user);
     });

@@ -316,6 +316,7 @@ asio::awaitable<http::Response> PostPassword(const Deps& d, http::Request& req) 
 // staff (their pages check for themselves).
 std::optional<Permission> PermissionForNav(std::string_view key) {
   if (key == "users") return Permission::kUserView;
+  if (key == "tokens") return Permission::kUserManage;
   if (key == "org") return Permission::kOrgView;
   if (key == "people") return Permission::kPeopleView;
   if (key == "audit") return Permission::kAuditView;

@@ -6,5 +6,7 @@
 namespace zhenwu::auth {
 
 void RegisterRoutes(web::ModuleContext& ctx);
+// /admin/tokens: list, create (the secret shown once) and revoke API tokens (token_handlers.cpp).
+void RegisterTokenRoutes(web::ModuleContext& ctx);
 
 }  // namespace zhenwu::auth

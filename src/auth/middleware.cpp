@@ -83,12 +83,22 @@ asio::awaitable<http::Response> Handle(const State& st, http::Request& req,
       const Error bad{ErrorCode::kUnauthenticated, "API 令牌无效、已过期或已吊销", {}};
       if (!StartsWith(authz, "Bearer ")) co_return web::JsonError(bad);
       const std::string token(authz.substr(7));
-      auto zw_work1 = [&st, token](db::Conn& c) { return PrincipalForToken(c, st.clock, token); };
-      auto p = co_await st.db.Read<std::optional<Principal>>(zw_work1);
-      if (!p) co_return web::JsonError(p.error());
-      if (!*p) co_return web::JsonError(bad);
-      req.context.insert_or_assign(std::string(web::kUserNameContextKey), (*p)->display_name);
-      SetCurrentPrincipal(req, std::move(**p));
+      auto zw_work1 = [&st, token](db::Conn& c) { return UseToken(c, st.clock, token); };
+      auto use = co_await st.db.Read<std::optional<TokenUse>>(zw_work1);
+      if (!use) co_return web::JsonError(use.error());
+      if (!*use) co_return web::JsonError(bad);
+      if (!(*use)->last_used_ms || st.clock.NowMs() - *(*use)->last_used_ms >= kTouchEveryMs) {
+        // "Last used" for the token list, written at most once a minute per token.
+        auto zw_touch = [&st, id = (*use)->token_id](db::Conn& c) -> Result<int> {
+          if (auto s = TouchToken(c, st.clock, id); !s) return std::move(s).error();
+          return 1;
+        };
+        auto touched = co_await st.db.Write<int>(zw_touch);
+        (void)touched;
+      }
+      Principal& p = (*use)->principal;
+      req.context.insert_or_assign(std::string(web::kUserNameContextKey), p.display_name);
+      SetCurrentPrincipal(req, std::move(p));
       co_return co_await next(req);
     }
   }

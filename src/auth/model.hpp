@@ -69,7 +69,12 @@ struct TokenInfo {
   int64_t created_ms = 0;
   std::optional<int64_t> expires_ms;
   std::optional<int64_t> revoked_ms;
-  std::optional<int64_t> last_used_ms;
+  std::optional<int64_t> last_used_ms;  // updated at most once a minute
+  std::string label;                    // what the token is for ("12345 热线对接")
+  std::string display_name;             // the owner's
+  std::optional<int64_t> unit_id;       // the owner's unit (none for citizens)
+  std::string unit_name;
+  std::string unit_path;  // "" for citizens
 };
 
 // Session lifetimes (from the configuration).

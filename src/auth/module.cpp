@@ -4,6 +4,11 @@
 
 namespace zhenwu::auth {
 
-web::Module MakeModule() { return {"auth", RegisterRoutes}; }
+web::Module MakeModule() {
+  return {"auth", [](web::ModuleContext& ctx) {
+            RegisterRoutes(ctx);
+            RegisterTokenRoutes(ctx);
+          }};
+}
 
 }  // namespace zhenwu::auth

@@ -625,30 +625,57 @@ Result<int64_t> CountSessions(db::Conn& conn, const Clock& clock, const SessionP
   return (*row)->Int(0);
 }
 
-Result<std::string> CreateToken(db::Conn& conn, const Clock& clock, std::string_view login,
-                                std::optional<int> expires_days, const audit::Actor& actor) {
+Result<IssuedToken> IssueToken(db::Conn& conn, const Clock& clock, std::string_view login,
+                               std::optional<int> expires_days, std::string_view label,
+                               const audit::Actor& actor) {
   if (expires_days && (*expires_days < 1 || *expires_days > 3650)) {
     return Error::Invalid("expires", "有效天数应在 1 到 3650 之间");
+  }
+  std::size_t label_chars = 0;
+  for (unsigned char c : label) {
+    if (c < 0x20 || c == 0x7f) return Error::Invalid("label", "名称不能包含控制字符");
+    if ((c & 0xC0) != 0x80) ++label_chars;
+  }
+  if (label_chars > kMaxTokenLabelChars) {
+    return Error::Invalid("label", "名称最多 " + std::to_string(kMaxTokenLabelChars) + " 个字符");
   }
   auto user = conn.QueryOne("SELECT id, unit_id FROM auth_users WHERE login = $1 AND disabled = 0",
                             {std::string(login)});
   if (!user) return std::move(user).error();
-  if (!*user) return Error::NotFound("没有这个用户：" + std::string(login));
+  if (!*user) {
+    Error e = Error::NotFound("没有这个用户：" + std::string(login));
+    e.fields.push_back({"login", "没有这个用户，或它已停用"});
+    return e;
+  }
   const int64_t now = clock.NowMs();
-  const std::string token = "zw_" + RandomToken(32);
+  IssuedToken out;
+  out.token = "zw_" + RandomToken(32);
   db::Value expires =
       expires_days ? db::Value(now + int64_t{*expires_days} * 86400000) : db::Value();
   auto id = conn.QueryOne(
-      "INSERT INTO auth_tokens (user_id, token_hash, prefix, created_ms, expires_ms) "
-      "VALUES ($1, $2, $3, $4, $5) RETURNING id",
-      {(*user)->Int(0), Sha256Hex(token), token.substr(0, 8), now, expires});
+      "INSERT INTO auth_tokens (user_id, token_hash, prefix, created_ms, expires_ms, label) "
+      "VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+      {(*user)->Int(0), Sha256Hex(out.token), out.token.substr(0, 8), now, expires,
+       std::string(label)});
   if (!id) return std::move(id).error();
+  out.id = (*id)->Int(0);
+  std::string summary =
+      "为 " + std::string(login) + " 创建 API 令牌 " + out.token.substr(0, 8) + "…";
+  if (!label.empty()) summary += "（" + std::string(label) + "）";
   if (auto a = Audit(conn, clock, actor, "auth.token.create", (*user)->Int(0), (*user)->OptInt(1),
-                     "为 " + std::string(login) + " 创建 API 令牌 " + token.substr(0, 8) + "…");
+                     summary);
       !a) {
     return std::move(a).error();
   }
-  return token;
+  return out;
+}
+
+Result<std::string> CreateToken(db::Conn& conn, const Clock& clock, std::string_view login,
+                                std::optional<int> expires_days, const audit::Actor& actor,
+                                std::string_view label) {
+  auto issued = IssueToken(conn, clock, login, expires_days, label, actor);
+  if (!issued) return std::move(issued).error();
+  return std::move(issued->token);
 }
 
 Status RevokeToken(db::Conn& conn, const Clock& clock, int64_t token_id,
@@ -659,48 +686,122 @@ Status RevokeToken(db::Conn& conn, const Clock& clock, int64_t token_id,
       {token_id, clock.NowMs()});
   if (!row) return std::move(row).error();
   if (!*row) return Error::NotFound("没有这个令牌，或已吊销");
-  return Audit(conn, clock, actor, "auth.token.revoke", (*row)->Int(0), std::nullopt,
-               "吊销 API 令牌 " + (*row)->Text(1) + "…");
+  auto unit = conn.QueryOne("SELECT unit_id FROM auth_users WHERE id = $1", {(*row)->Int(0)});
+  if (!unit) return std::move(unit).error();
+  return Audit(conn, clock, actor, "auth.token.revoke", (*row)->Int(0),
+               *unit ? (*unit)->OptInt(0) : std::nullopt, "吊销 API 令牌 " + (*row)->Text(1) + "…");
 }
 
+namespace {
+
+constexpr std::string_view kTokenColumns =
+    "t.id, t.user_id, u.login, t.prefix, t.created_ms, t.expires_ms, t.revoked_ms, "
+    "t.last_used_ms, t.label, u.display_name, u.unit_id, o.name, o.path";
+constexpr std::string_view kTokenFrom =
+    " FROM auth_tokens t JOIN auth_users u ON u.id = t.user_id "
+    "LEFT JOIN org_units o ON o.id = u.unit_id ";
+
+TokenInfo TokenFromRow(const db::Row& r) {
+  TokenInfo t;
+  t.id = r.Int(0);
+  t.user_id = r.Int(1);
+  t.login = r.Text(2);
+  t.prefix = r.Text(3);
+  t.created_ms = r.Int(4);
+  t.expires_ms = r.OptInt(5);
+  t.revoked_ms = r.OptInt(6);
+  t.last_used_ms = r.OptInt(7);
+  t.label = r.Text(8);
+  t.display_name = r.Text(9);
+  t.unit_id = r.OptInt(10);
+  if (!r.IsNull(11)) t.unit_name = r.Text(11);
+  if (!r.IsNull(12)) t.unit_path = r.Text(12);
+  return t;
+}
+
+}  // namespace
+
 Result<std::vector<TokenInfo>> ListTokens(db::Conn& conn, std::string_view login) {
-  auto rows = conn.Query(
-      "SELECT t.id, t.user_id, u.login, t.prefix, t.created_ms, t.expires_ms, t.revoked_ms, "
-      "t.last_used_ms FROM auth_tokens t JOIN auth_users u ON u.id = t.user_id "
-      "WHERE $1 = '' OR u.login = $1 ORDER BY t.id DESC",
-      {std::string(login)});
+  auto rows = conn.Query("SELECT " + std::string(kTokenColumns) + std::string(kTokenFrom) +
+                             "WHERE $1 = '' OR u.login = $1 ORDER BY t.id DESC",
+                         {std::string(login)});
   if (!rows) return std::move(rows).error();
   std::vector<TokenInfo> out;
-  for (const auto& r : rows->rows) {
-    out.push_back({r.Int(0), r.Int(1), r.Text(2), r.Text(3), r.Int(4), r.OptInt(5), r.OptInt(6),
-                   r.OptInt(7)});
-  }
+  for (const auto& r : rows->rows) out.push_back(TokenFromRow(r));
   return out;
 }
 
-Result<std::optional<Principal>> PrincipalForToken(db::Conn& conn, const Clock& clock,
-                                                   std::string_view token) {
+Result<std::vector<TokenInfo>> ListTokensInScope(db::Conn& conn,
+                                                 const std::vector<ScopePath>& scopes) {
+  std::vector<TokenInfo> out;
+  const std::string select = "SELECT " + std::string(kTokenColumns) + std::string(kTokenFrom);
+  for (const auto& scope : scopes) {
+    auto rows = scope.exact ? conn.Query(select + "WHERE o.path = $1", {scope.path})
+                            : conn.Query(select + "WHERE o.path >= $1 AND o.path < $2",
+                                         {scope.path, org::SubtreeUpperBound(scope.path)});
+    if (!rows) return std::move(rows).error();
+    for (const auto& r : rows->rows) {
+      TokenInfo t = TokenFromRow(r);
+      const bool seen =
+          std::any_of(out.begin(), out.end(), [&](const TokenInfo& x) { return x.id == t.id; });
+      if (!seen) out.push_back(std::move(t));
+    }
+  }
+  std::sort(out.begin(), out.end(),
+            [](const TokenInfo& a, const TokenInfo& b) { return a.id > b.id; });
+  return out;
+}
+
+Result<std::optional<TokenInfo>> FindToken(db::Conn& conn, int64_t token_id) {
   auto row = conn.QueryOne(
-      "SELECT t.user_id, t.expires_ms, t.revoked_ms FROM auth_tokens t "
+      "SELECT " + std::string(kTokenColumns) + std::string(kTokenFrom) + "WHERE t.id = $1",
+      {token_id});
+  if (!row) return std::move(row).error();
+  if (!*row) return std::optional<TokenInfo>();
+  return std::optional<TokenInfo>(TokenFromRow(**row));
+}
+
+Result<std::optional<TokenUse>> UseToken(db::Conn& conn, const Clock& clock,
+                                         std::string_view token) {
+  auto row = conn.QueryOne(
+      "SELECT t.user_id, t.expires_ms, t.revoked_ms, t.id, t.last_used_ms FROM auth_tokens t "
       "JOIN auth_users u ON u.id = t.user_id WHERE t.token_hash = $1 AND u.disabled = 0",
       {Sha256Hex(token)});
   if (!row) return std::move(row).error();
-  if (!*row) return std::optional<Principal>();
+  if (!*row) return std::optional<TokenUse>();
   const auto expires = (*row)->OptInt(1);
   if (!(*row)->IsNull(2) || (expires && *expires <= clock.NowMs())) {
-    return std::optional<Principal>();
+    return std::optional<TokenUse>();
   }
   auto user = FindUser(conn, (*row)->Int(0));
   if (!user) return std::move(user).error();
-  if (!*user) return std::optional<Principal>();
-  Principal p;
+  if (!*user) return std::optional<TokenUse>();
+  TokenUse use;
+  use.token_id = (*row)->Int(3);
+  use.last_used_ms = (*row)->OptInt(4);
+  Principal& p = use.principal;
   p.user_id = (*user)->id;
   p.kind = (*user)->kind;
   p.login = (*user)->login;
   p.display_name = (*user)->display_name;
   p.unit_id = (*user)->unit_id.value_or(0);
   p.grants = (*user)->grants;
-  return std::optional<Principal>(std::move(p));
+  return std::optional<TokenUse>(std::move(use));
+}
+
+Result<std::optional<Principal>> PrincipalForToken(db::Conn& conn, const Clock& clock,
+                                                   std::string_view token) {
+  auto use = UseToken(conn, clock, token);
+  if (!use) return std::move(use).error();
+  if (!*use) return std::optional<Principal>();
+  return std::optional<Principal>(std::move((*use)->principal));
+}
+
+Status TouchToken(db::Conn& conn, const Clock& clock, int64_t token_id) {
+  auto r = conn.Exec("UPDATE auth_tokens SET last_used_ms = $2 WHERE id = $1",
+                     {token_id, clock.NowMs()});
+  if (!r) return std::move(r).error();
+  return {};
 }
 
 }  // namespace zhenwu::auth

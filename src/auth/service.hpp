@@ -121,20 +121,54 @@ Result<int64_t> CountSessions(db::Conn& conn, const Clock& clock, const SessionP
 
 // --- API tokens ------------------------------------------------------------------------------
 
-// Creates a token for the user `login` valid for `expires_days` (none: until revoked). Returns
-// the token text, shown once ("zw_…"); only its SHA-256 is kept. kNotFound for an unknown or
-// disabled login, kInvalidInput (field "expires") for days outside 1–3650.
+// Longest token label, in characters.
+inline constexpr std::size_t kMaxTokenLabelChars = 64;
+
+struct IssuedToken {
+  int64_t id = 0;
+  std::string token;  // "zw_…", shown once; only its SHA-256 is kept
+};
+
+// Creates a token for the user `login` valid for `expires_days` (none: until revoked), with a
+// `label` saying what it is for, and audits it (auth.token.create). kNotFound (field "login")
+// for an unknown or disabled login, kInvalidInput for days outside 1–3650 (field "expires") or
+// a label longer than kMaxTokenLabelChars or with control characters (field "label").
+Result<IssuedToken> IssueToken(db::Conn& conn, const Clock& clock, std::string_view login,
+                               std::optional<int> expires_days, std::string_view label,
+                               const audit::Actor& actor);
+// IssueToken, returning only the token text (`zhenwu token create`).
 Result<std::string> CreateToken(db::Conn& conn, const Clock& clock, std::string_view login,
                                 std::optional<int> expires_days,
-                                const audit::Actor& actor = SystemActor());
-// Revokes token `token_id`. kNotFound when there is no such token or it is revoked already.
+                                const audit::Actor& actor = SystemActor(),
+                                std::string_view label = {});
+// Revokes token `token_id` and audits it (auth.token.revoke). kNotFound when there is no such
+// token or it is revoked already.
 Status RevokeToken(db::Conn& conn, const Clock& clock, int64_t token_id,
                    const audit::Actor& actor = SystemActor());
 // Tokens of `login` (every user's when empty), newest first.
 Result<std::vector<TokenInfo>> ListTokens(db::Conn& conn, std::string_view login = {});
-// The principal a Bearer token stands for, or nullopt when unknown, expired, revoked or the
-// account is disabled.
+// Tokens of the staff whose unit lies within `scopes` (ScopesFor(who, kUserManage)), newest
+// first; citizens' tokens are never in it.
+Result<std::vector<TokenInfo>> ListTokensInScope(db::Conn& conn,
+                                                 const std::vector<ScopePath>& scopes);
+// One token with its owner and the owner's unit, nullopt when there is none.
+Result<std::optional<TokenInfo>> FindToken(db::Conn& conn, int64_t token_id);
+
+// A valid Bearer token: whom it stands for and when it was last used.
+struct TokenUse {
+  Principal principal;
+  int64_t token_id = 0;
+  std::optional<int64_t> last_used_ms;
+};
+// The use of a Bearer token, or nullopt when it is unknown, expired, revoked or the account is
+// disabled. Only reads.
+Result<std::optional<TokenUse>> UseToken(db::Conn& conn, const Clock& clock,
+                                         std::string_view token);
+// UseToken's principal.
 Result<std::optional<Principal>> PrincipalForToken(db::Conn& conn, const Clock& clock,
                                                    std::string_view token);
+// Records that token `token_id` was used now (the auth middleware calls it at most once a
+// minute per token).
+Status TouchToken(db::Conn& conn, const Clock& clock, int64_t token_id);
 
 }  // namespace zhenwu::auth
