@@ -231,8 +231,11 @@ Filter ParseFilter(const http::Form& form) {
   return f;
 }
 
-// Counts per status and by deadline for the queue's head, over what `who` may view (the unit or
-// the origin of the case within a kCaseView scope, as ListCases), within `unit_path` if set.
+// The workload at the head of the queue: open cases per status, and how many are 超期 and
+// 即将超期, handled by units within a kCaseView scope of `who` (within `unit_path` if set). Only
+// the handling unit counts here, not where a case was applied, and only open cases, so every
+// count is one range of the (unit_path, status, due_day) index however many finished cases a
+// window has.
 struct Counts {
   std::map<std::string, int64_t> by_status;
   int64_t due_soon = 0, overdue = 0;
@@ -240,46 +243,40 @@ struct Counts {
 
 Result<Counts> CountCases(db::Conn& conn, const auth::Principal& who, const WorkCalendar& cal,
                           Date today, int due_soon_days, const std::string& unit_path) {
-  db::Params params;
-  auto arg = [&](db::Value v) {
-    params.push_back(std::move(v));
-    return "$" + std::to_string(params.size());
-  };
-  std::string scope;
-  for (const auto& s : auth::ScopesFor(who, Perm::kCaseView)) {
-    for (std::string_view col : {"unit_path", "origin_path"}) {
-      if (!scope.empty()) scope += " OR ";
-      if (s.exact) {
-        scope += std::string(col) + " = " + arg(s.path);
-      } else {
-        scope += "(" + std::string(col) + " >= " + arg(s.path) + " AND " + std::string(col) +
-                 " < " + arg(org::SubtreeUpperBound(s.path)) + ")";
-      }
-    }
-  }
-  if (scope.empty()) return Counts{};
-  const std::string t = arg(FormatDate(today));
-  const std::string soon = arg(FormatDate(cal.AddWorkingDays(today, due_soon_days)));
-  std::string sql =
-      "SELECT status, COUNT(*), "
-      "SUM(CASE WHEN status IN ('submitted', 'accepted') AND due_day < " +
-      t +
-      " THEN 1 ELSE 0 END), "
-      "SUM(CASE WHEN status IN ('submitted', 'accepted') AND due_day >= " +
-      t + " AND due_day <= " + soon + " THEN 1 ELSE 0 END) FROM services_cases WHERE (" + scope +
-      ")";
-  if (!unit_path.empty()) {
-    sql += " AND unit_path >= " + arg(unit_path) + " AND unit_path < " +
-           arg(org::SubtreeUpperBound(unit_path));
-  }
-  sql += " GROUP BY status";
-  auto rows = conn.Query(sql, params);
-  if (!rows) return std::move(rows).error();
   Counts out;
-  for (const auto& r : rows->rows) {
-    out.by_status[r.Text(0)] = r.Int(1);
-    out.overdue += r.Int(2);
-    out.due_soon += r.Int(3);
+  const std::string t = FormatDate(today);
+  const std::string soon = FormatDate(cal.AddWorkingDays(today, due_soon_days));
+  for (const auto& scope : auth::ScopesFor(who, Perm::kCaseView)) {
+    db::Params params{t, soon};
+    std::string where;
+    if (scope.exact) {
+      params.push_back(scope.path);
+      where = "unit_path = $3";
+    } else {
+      params.push_back(scope.path);
+      params.push_back(org::SubtreeUpperBound(scope.path));
+      where = "unit_path >= $3 AND unit_path < $4";
+    }
+    if (!unit_path.empty()) {
+      params.push_back(unit_path);
+      const std::string a = "$" + std::to_string(params.size());
+      params.push_back(org::SubtreeUpperBound(unit_path));
+      const std::string b = "$" + std::to_string(params.size());
+      where += " AND unit_path >= " + a + " AND unit_path < " + b;
+    }
+    auto rows = conn.Query(
+        "SELECT status, COUNT(*), "
+        "SUM(CASE WHEN status <> 'correcting' AND due_day < $1 THEN 1 ELSE 0 END), "
+        "SUM(CASE WHEN status <> 'correcting' AND due_day >= $1 AND due_day <= $2 THEN 1 ELSE 0 "
+        "END) FROM services_cases WHERE " +
+            where + " AND status IN ('submitted', 'correcting', 'accepted') GROUP BY status",
+        params);
+    if (!rows) return std::move(rows).error();
+    for (const auto& r : rows->rows) {
+      out.by_status[r.Text(0)] += r.Int(1);
+      out.overdue += r.Int(2);
+      out.due_soon += r.Int(3);
+    }
   }
   return out;
 }
@@ -520,11 +517,14 @@ class Desk {
       const std::string name(StatusName(s));
       const int64_t n =
           loaded->counts.by_status.contains(name) ? loaded->counts.by_status.at(name) : 0;
-      if (IsOpen(s)) open_total += n;
       Data o = Obj();
       o.set("status", name);
       o.set("label", std::string(StatusLabel(s)));
-      o.set("count", std::to_string(n));
+      // Finished cases are not workload: their tabs are links without a count.
+      if (IsOpen(s)) {
+        open_total += n;
+        o.set("count", std::to_string(n));
+      }
       o.set("url", link_with(name, ""));
       if (filter.status == name && filter.due.empty()) o.set("current", true);
       counts.push_back(o);
