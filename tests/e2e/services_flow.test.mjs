@@ -21,11 +21,15 @@ before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'zhenwu-e2e-services-'));
   const db = `sqlite:${join(dir, 'zhenwu.db')}`;
   const bin = process.env.ZHENWU_BIN ?? join(repoRoot, 'build/release/zhenwu');
-  execFileSync(bin, ['demo', '--config', join(repoRoot, 'zhenwu.toml'), '--db', db], {
-    cwd: dir,
-    stdio: 'pipe',
-  });
-  server = await startServer({ args: ['--db', db] });
+  // One data folder for both, so the server finds the key the demo's residents are encrypted
+  // with and keeps the uploaded files beside them.
+  const data = join(dir, 'data');
+  execFileSync(
+    bin,
+    ['demo', '--config', join(repoRoot, 'zhenwu.toml'), '--db', db, '--data-dir', data],
+    { cwd: dir, stdio: 'pipe' },
+  );
+  server = await startServer({ args: ['--db', db, '--data-dir', data] });
   browser = await launchBrowser();
 });
 
