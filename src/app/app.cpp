@@ -9,6 +9,7 @@
 #include "audit/module.hpp"
 #include "auth/middleware.hpp"
 #include "auth/module.hpp"
+#include "calendar/module.hpp"
 #include "db/migrator.hpp"
 #include "files/file_store.hpp"
 #include "http/static_files.hpp"
@@ -18,6 +19,7 @@
 #include "people/keys.hpp"
 #include "people/module.hpp"
 #include "portal/module.hpp"
+#include "services/module.hpp"
 #include "web/module.hpp"
 #include "web/page.hpp"
 
@@ -29,8 +31,9 @@ namespace {
 // it. "core" has only migrations.
 std::vector<web::Module> Modules() {
   return {
-      web::Module{"core", nullptr}, audit::MakeModule(),  org::MakeModule(),    auth::MakeModule(),
-      people::MakeModule(),         notify::MakeModule(), portal::MakeModule(),
+      web::Module{"core", nullptr}, audit::MakeModule(),    org::MakeModule(),
+      auth::MakeModule(),           people::MakeModule(),   notify::MakeModule(),
+      calendar::MakeModule(),       services::MakeModule(), portal::MakeModule(),
   };
 }
 
@@ -159,6 +162,7 @@ Result<std::unique_ptr<App>> App::Create(const Config& config, const Clock& cloc
   options.header_limit = static_cast<std::size_t>(config.header_limit);
   options.body_limit = static_cast<std::size_t>(config.body_limit);
   options.read_timeout_s = static_cast<int>(config.read_timeout_s);
+  options.body_min_rate_bps = config.body_min_rate_bps;
   options.idle_timeout_s = static_cast<int>(config.idle_timeout_s);
   options.shutdown_grace_s = static_cast<int>(config.shutdown_grace_s);
   options.trust_proxy = config.trust_proxy;

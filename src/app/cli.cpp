@@ -16,11 +16,15 @@
 #include "app/backup.hpp"
 #include "audit/audit.hpp"
 #include "auth/service.hpp"
+#include "calendar/store.hpp"
 #include "core/config.hpp"
 #include "db/backup.hpp"
 #include "org/demo.hpp"
 #include "org/service.hpp"
 #include "org/store.hpp"
+#include "people/demo.hpp"
+#include "people/keys.hpp"
+#include "services/demo.hpp"
 
 namespace zhenwu::app {
 
@@ -258,16 +262,28 @@ int Init(const Config& config, const InitOptions& options) {
   });
 }
 
-// The Pingzheng demo: the whole tree and one account per role. Safe to run again.
+// The Pingzheng demo: the whole tree, one account per role, demo residents and enterprises.
+// Safe to run again.
 int Demo(const Config& config) {
   return WithDatabase(config, "载入演示数据失败", [&](db::Database& db, const Clock& clock) {
+    auto keys = people::OpenKeys(config.data_dir, db);
+    if (!keys) return Fail("载入演示数据失败", keys.error());
     auto done = db.WriteSync<bool>([&](db::Conn& c) -> Result<bool> {
       if (auto s = org::LoadDemoTree(c, clock); !s) return std::move(s).error();
       if (auto s = auth::CreateDemoAccounts(c, clock); !s) return std::move(s).error();
+      if (auto s = people::LoadDemoPeople(c, clock, **keys); !s) return std::move(s).error();
+      if (auto s = calendar::SeedIfEmpty(c, clock.NowMs()); !s) return std::move(s).error();
+      auto cal = calendar::Load(c);
+      if (!cal) return std::move(cal).error();
+      const services::Deps deps{clock, **keys, *cal};
+      if (auto s = services::LoadDemoCatalogue(c, deps); !s) return std::move(s).error();
       return true;
     });
     if (!done) return Fail("载入演示数据失败", done.error());
-    std::cout << "演示数据已就绪：玉林市 → 北流市 → 平政镇（9 个窗口，19 个村）。\n"
+    std::cout << "演示数据已就绪：玉林市 → 北流市 → 平政镇（9 个窗口，19 个村），"
+                 "办事指南（演示事项）。\n"
+              << "居民/企业档案：" << people::kDemoResidents << " 位示例居民、"
+              << people::kDemoEnterprises << " 家示例企业（虚构，标为演示）。\n"
               << "演示账号（密码均为 " << auth::kDemoPassword << "，仅用于演示）：\n"
               << DemoAccountsText();
     return 0;

@@ -22,6 +22,7 @@ struct Config {
   int64_t header_limit = 16 * 1024;
   int64_t body_limit = 8 * 1024 * 1024;
   int64_t read_timeout_s = 30;
+  int64_t body_min_rate_bps = 2048;  // a body slower than this (over read_timeout_s) -> 408
   int64_t idle_timeout_s = 75;
   int64_t shutdown_grace_s = 20;
   bool trust_proxy = false;
@@ -43,6 +44,10 @@ struct Config {
   // [auth]
   int64_t session_idle_min = 30;   // a session unused this long ends (等保: session timeout)
   int64_t session_max_hours = 12;  // a session ends this long after login, used or not
+  // [services]
+  int64_t due_soon_days = 2;    // an open case this many working days before its due day: 即将超期
+  int64_t followup_days = 5;    // working days to follow up a bad rating (差评回访整改)
+  int64_t max_upload_mb = 10;   // largest uploaded material file
   // [notify]
   std::string sms_url;            // SMS gateway endpoint, http:// only; empty: SMS disabled
   std::string sms_token;          // sent as Authorization: Bearer <token> when set

@@ -6,6 +6,8 @@ const char* ErrorCodeName(ErrorCode code) {
   switch (code) {
     case ErrorCode::kInvalidInput:
       return "invalid_input";
+    case ErrorCode::kMalformedRequest:
+      return "malformed_request";
     case ErrorCode::kUnauthenticated:
       return "unauthenticated";
     case ErrorCode::kForbidden:

@@ -13,6 +13,7 @@ namespace zhenwu {
 
 enum class ErrorCode {
   kInvalidInput,     // the caller sent something wrong; fields say what
+  kMalformedRequest,  // the request itself cannot be read (wrong Content-Type, malformed JSON)
   kUnauthenticated,  // who is asking is unknown
   kForbidden,        // known, but not allowed
   kNotFound,         // no such record, or not visible to the caller

@@ -153,6 +153,7 @@ bool HasNoBody(unsigned status) {
 const char* ErrorCodeForStatus(bhttp::status status) {
   switch (status) {
     case bhttp::status::bad_request:
+      return ErrorCodeName(ErrorCode::kMalformedRequest);
     case bhttp::status::unprocessable_entity:
       return ErrorCodeName(ErrorCode::kInvalidInput);
     case bhttp::status::unauthorized:
@@ -273,6 +274,46 @@ void LogException(std::exception_ptr e) {
   }
 }
 
+// What the read timer of a request checks. The header has a fixed deadline; the body, which on
+// weak 4G may take minutes, only has to keep arriving: no pause of `timeout`, and at least `need`
+// bytes in every window of `timeout`. Touched only on the connection's strand.
+struct ReadWatch {
+  Clock::time_point header_deadline;
+  Clock::duration timeout{};
+  std::size_t need = 1;
+  bool body = false;  // the header is in; the body is arriving
+  Clock::time_point last_progress;
+  Clock::time_point window_end;
+  std::size_t window_bytes = 0;
+
+  void StartBody(Clock::time_point now) {
+    body = true;
+    last_progress = now;
+    window_end = now + timeout;
+    window_bytes = 0;
+  }
+  void Received(std::size_t n, Clock::time_point now) {
+    if (!body || n == 0) return;
+    window_bytes += n;
+    last_progress = now;
+  }
+  // When the timer has to look next.
+  Clock::time_point NextCheck() const {
+    return body ? std::min(window_end, last_progress + timeout) : header_deadline;
+  }
+  // The timer fired at `now`: false when the request is too slow; otherwise a full window that
+  // met the rate starts the next one.
+  bool StillOnTime(Clock::time_point now) {
+    if (!body || now - last_progress >= timeout) return false;
+    if (now >= window_end) {
+      if (window_bytes < need) return false;
+      window_end = now + timeout;
+      window_bytes = 0;
+    }
+    return true;
+  }
+};
+
 struct Connection {
   explicit Connection(tcp::socket socket)
       : stream(std::move(socket)), read_timer(stream.get_executor()) {}
@@ -284,8 +325,26 @@ struct Connection {
   bool idle = false;            // waiting for the first byte of a request
   bool read_timed_out = false;  // the read timer cancelled the read
   uint64_t read_generation = 0;
+  ReadWatch watch;
   std::list<std::weak_ptr<Connection>>::iterator registry_entry;
 };
+
+// Sets the read timer to the watch's next check. When it fires and the request is too slow, the
+// pending read is cancelled and marked timed out; otherwise it sets itself again. A new
+// generation (the read finished) silences it.
+void ArmReadTimer(const std::shared_ptr<Connection>& conn, uint64_t generation) {
+  conn->read_timer.expires_at(conn->watch.NextCheck());
+  conn->read_timer.async_wait([conn, generation](const beast::error_code& ec) {
+    if (ec || conn->read_generation != generation) return;
+    if (conn->watch.StillOnTime(Clock::now())) {
+      ArmReadTimer(conn, generation);
+      return;
+    }
+    conn->read_timed_out = true;
+    beast::error_code ignored;
+    conn->stream.socket().cancel(ignored);
+  });
+}
 
 // Handlers chained behind middleware: next(req) of middleware i runs middleware i + 1. The
 // lambda captures two words, so std::function keeps it inline without allocating.
@@ -777,6 +836,12 @@ asio::awaitable<beast::error_code> Server::Impl::ReadRequest(
   beast::error_code ec;
   bool timer_armed = false;
   bool sent_continue = false;
+  c.read_timed_out = false;
+  c.watch = ReadWatch{};
+  c.watch.header_deadline = deadline;
+  c.watch.timeout = std::chrono::seconds(options.read_timeout_s);
+  c.watch.need = static_cast<std::size_t>(
+      std::max<int64_t>(1, options.body_min_rate_bps * int64_t{options.read_timeout_s}));
   for (;;) {
     while (c.buffer.size() > 0 && !parser.is_done()) {
       const std::size_t used = parser.put(c.buffer.data(), ec);
@@ -788,6 +853,17 @@ asio::awaitable<beast::error_code> Server::Impl::ReadRequest(
       if (ec || used == 0) break;
     }
     if (ec || parser.is_done()) break;
+
+    if (parser.is_header_done() && !c.watch.body) {
+      // From here on the body's pace counts, not the header's deadline.
+      c.watch.StartBody(Clock::now());
+      if (timer_armed) ArmReadTimer(conn, c.read_generation);
+    }
+    if (c.read_timed_out) {
+      // The timer fired just as the last read completed, too late to cancel it.
+      ec = beast::error::timeout;
+      break;
+    }
 
     if (parser.is_header_done() && !sent_continue && ExpectsContinue(parser.get())) {
       sent_continue = true;
@@ -802,17 +878,11 @@ asio::awaitable<beast::error_code> Server::Impl::ReadRequest(
     if (!timer_armed) {
       // Only requests that do not arrive in one piece pay for this timer.
       timer_armed = true;
-      c.read_timed_out = false;
-      const uint64_t generation = ++c.read_generation;
-      c.read_timer.expires_at(deadline);
-      c.read_timer.async_wait([conn, generation](const beast::error_code& wait_ec) {
-        if (wait_ec || conn->read_generation != generation) return;
-        conn->read_timed_out = true;
-        beast::error_code ignored;
-        conn->stream.socket().cancel(ignored);
-      });
+      ArmReadTimer(conn, ++c.read_generation);
     }
-    c.stream.expires_at(deadline + kReadBackstop);
+    // A read spans at most one window that met the rate (the next one without a byte fails).
+    c.stream.expires_at(c.watch.NextCheck() + (c.watch.body ? c.watch.timeout : Clock::duration{}) +
+                        kReadBackstop);
     auto [rec, n] = co_await c.stream.async_read_some(c.buffer.prepare(kReadChunk), kUseTuple);
     if (rec == asio::error::eof) {
       parser.put_eof(ec);
@@ -824,6 +894,7 @@ asio::awaitable<beast::error_code> Server::Impl::ReadRequest(
       break;
     }
     c.buffer.commit(n);
+    c.watch.Received(n, Clock::now());
   }
   if (timer_armed) {
     ++c.read_generation;

@@ -3,6 +3,7 @@
 #include <boost/json.hpp>
 
 #include "http/page_cache.hpp"
+#include "web/once.hpp"
 
 namespace zhenwu::web {
 
@@ -12,6 +13,8 @@ status StatusFor(ErrorCode code) {
   switch (code) {
     case ErrorCode::kInvalidInput:
       return status::unprocessable_entity;
+    case ErrorCode::kMalformedRequest:
+      return status::bad_request;
     case ErrorCode::kUnauthenticated:
       return status::unauthorized;
     case ErrorCode::kForbidden:
@@ -57,6 +60,8 @@ http::Response RenderPage(const http::Request& req, const view::View& view, std:
   meta.user_name = ContextString(req, kUserNameContextKey);
   meta.csrf = ContextString(req, kCsrfContextKey);
   data.set("csrf", meta.csrf);
+  // A handler may pass the token on itself (a confirmation step submitting the first page's).
+  if (!data.get("once")) data.set("once", NewOnceToken());
   auto res = http::Html(code, view.Page(meta, name, std::move(data)));
   // Pages for a signed-in person are theirs alone.
   if (!meta.user_name.empty()) res.set(http::bhttp::field::cache_control, "private, no-store");

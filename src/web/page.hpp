@@ -21,7 +21,9 @@ http::bhttp::status StatusFor(ErrorCode code);
 bool WantsLargeText(const http::Request& req);
 
 // Renders template `name` in the layout for `req` with status 200 (or `status`). The page's data
-// also gets {{csrf}} (for <input type="hidden" name="_csrf" value="{{csrf}}">).
+// also gets {{csrf}} (for <input type="hidden" name="_csrf" value="{{csrf}}">) and, unless `data`
+// has one, a fresh one-time token {{once}} (for <input type="hidden" name="_once"
+// value="{{once}}">, see web/once.hpp).
 http::Response RenderPage(const http::Request& req, const view::View& view, std::string title,
                           std::string nav_key, std::string_view name, view::Data data,
                           http::bhttp::status status = http::bhttp::status::ok);

@@ -7,6 +7,8 @@
 #include <filesystem>
 
 #include "audit/audit.hpp"
+#include "org/demo.hpp"
+#include "people/demo.hpp"
 #include "people/keys.hpp"
 #include "people/service.hpp"
 #include "support/db_fixture.hpp"
@@ -307,6 +309,75 @@ TEST_P(PeopleTest, AcceptsNewKeysWhileNothingIsEncrypted) {
 }
 
 ZHENWU_ALL_BACKENDS(PeopleTest);
+
+// `zhenwu demo`'s people: residents over the demo villages and a few enterprises, all demo,
+// all with identifiers that pass the real checks, and nothing added by a second run.
+class PeopleDemoTest : public DbTest {
+ protected:
+  void SetUp() override {
+    DbTest::SetUp();
+    if (IsSkipped() || HasFatalFailure()) return;
+    ASSERT_TRUE(MigrateModules({"core", "audit", "org", "people"}));
+    auto keys = OpenKeys(test_db().temp_dir().string(), db());
+    ASSERT_TRUE(keys) << keys.error().message;
+    keys_ = *keys;
+  }
+
+  Status Load(bool with_tree = true) {
+    auto done = db().WriteSync<bool>([&](db::Conn& c) -> Result<bool> {
+      if (with_tree) {
+        if (auto s = org::LoadDemoTree(c, clock()); !s) return std::move(s).error();
+      }
+      if (auto s = LoadDemoPeople(c, clock(), *keys_); !s) return std::move(s).error();
+      return true;
+    });
+    if (!done) return std::move(done).error();
+    return {};
+  }
+
+  int64_t Count(const std::string& sql) {
+    auto r = ReadQuery(sql);
+    EXPECT_TRUE(r) << r.error().message;
+    return r ? r->rows.at(0).Int(0) : -1;
+  }
+
+  std::shared_ptr<const Keys> keys_;
+};
+
+TEST_P(PeopleDemoTest, LoadsDemoResidentsAndEnterprisesOnceAcrossTheVillages) {
+  ASSERT_TRUE(Load());
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM people_residents WHERE demo = 1"), kDemoResidents);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM people_residents"), kDemoResidents);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM people_enterprises WHERE demo = 1"), kDemoEnterprises);
+  EXPECT_EQ(Count("SELECT COUNT(DISTINCT village_unit_id) FROM people_residents"), 19);
+  const int64_t audited = Count("SELECT COUNT(*) FROM audit_events");
+
+  // Stored encrypted, found again by the blind index, shown masked.
+  auto first = db().ReadSync<std::optional<Resident>>(
+      [&](db::Conn& c) { return FindResidentByIdCard(c, clock(), *keys_, DemoIdCard(1)); });
+  ASSERT_TRUE(first && *first) << (first ? "not found" : first.error().message);
+  EXPECT_EQ((*first)->name, "示例居民01");
+  EXPECT_EQ((*first)->phone_mask, "138****0001");
+  auto raw = ReadQuery("SELECT id_card_enc FROM people_residents");
+  ASSERT_TRUE(raw);
+  for (const auto& row : raw->rows) EXPECT_EQ(row.Text(0).find("450981"), std::string::npos);
+
+  // Again: nothing new, not even an audit entry.
+  ASSERT_TRUE(Load());
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM people_residents"), kDemoResidents);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM people_enterprises"), kDemoEnterprises);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM audit_events"), audited);
+}
+
+TEST_P(PeopleDemoTest, WithoutTheDemoTreeItSaysWhatIsMissingAndWritesNothing) {
+  auto s = Load(false);
+  ASSERT_FALSE(s);
+  EXPECT_EQ(s.error().code, ErrorCode::kNotFound);
+  EXPECT_NE(s.error().message.find("PZ-C01"), std::string::npos) << s.error().message;
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM people_residents"), 0);
+}
+
+ZHENWU_ALL_BACKENDS(PeopleDemoTest);
 
 }  // namespace
 }  // namespace zhenwu::people

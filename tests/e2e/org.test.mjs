@@ -18,11 +18,13 @@ before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'zhenwu-e2e-org-'));
   const db = `sqlite:${join(dir, 'zhenwu.db')}`;
   const bin = process.env.ZHENWU_BIN ?? join(repoRoot, 'build/release/zhenwu');
-  execFileSync(bin, ['demo', '--config', join(repoRoot, 'zhenwu.toml'), '--db', db], {
+  // The demo writes encrypted residents: the server must use the same data folder (people.key).
+  const data = join(dir, 'data');
+  execFileSync(bin, ['demo', '--config', join(repoRoot, 'zhenwu.toml'), '--db', db, '--data-dir', data], {
     cwd: dir,
     stdio: 'pipe',
   });
-  server = await startServer({ args: ['--db', db] });
+  server = await startServer({ args: ['--db', db, '--data-dir', data] });
   browser = await launchBrowser();
 });
 

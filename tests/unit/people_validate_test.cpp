@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
+#include <string>
+
+#include "people/demo.hpp"
 #include "people/validate.hpp"
 
 namespace zhenwu::people {
@@ -120,6 +124,33 @@ TEST(TrimTest, TrimsAsciiAndIdeographicSpaces) {
   EXPECT_EQ(Trim("  张三\t"), "张三");
   EXPECT_EQ(Trim("　张 三　 "), "张 三");
   EXPECT_EQ(Trim(""), "");
+}
+
+// The demo's made-up numbers pass the same checks as real ones, are all different and are the
+// same on every run (so `zhenwu demo` can find what it made before).
+TEST(DemoIdentifiersTest, ValidDistinctAndStable) {
+  std::set<std::string> ids, phones, codes;
+  for (int n = 1; n <= kDemoResidents; ++n) {
+    const std::string id = DemoIdCard(n);
+    auto normal = NormalizeIdCard(id, kToday);
+    ASSERT_TRUE(normal) << id << ": " << FieldMessage(normal);
+    EXPECT_EQ(*normal, id);
+    EXPECT_EQ(id.substr(0, 6), "450981");
+    ids.insert(id);
+    ASSERT_TRUE(NormalizeMobile(DemoPhone(n))) << DemoPhone(n);
+    EXPECT_EQ(DemoPhone(n).substr(0, 7), "1380000");
+    phones.insert(DemoPhone(n));
+  }
+  for (int n = 1; n <= kDemoEnterprises; ++n) {
+    auto normal = NormalizeUscc(DemoUscc(n));
+    ASSERT_TRUE(normal) << DemoUscc(n) << ": " << FieldMessage(normal);
+    codes.insert(DemoUscc(n));
+  }
+  EXPECT_EQ(ids.size(), static_cast<std::size_t>(kDemoResidents));
+  EXPECT_EQ(phones.size(), static_cast<std::size_t>(kDemoResidents));
+  EXPECT_EQ(codes.size(), static_cast<std::size_t>(kDemoEnterprises));
+  EXPECT_EQ(DemoIdCard(1), DemoIdCard(1));
+  EXPECT_EQ(DemoUscc(3), DemoUscc(3));
 }
 
 }  // namespace
