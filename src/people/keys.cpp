@@ -44,9 +44,9 @@ bool FromHex(std::string_view hex, std::array<unsigned char, N>& out) {
 
 // What every "the key file is unusable" message ends with: the one way out.
 std::string RestoreAdvice(const fs::path& path) {
-  return "请停止服务，从与此数据库同一次的备份中恢复 " + path.string() +
-         "（即数据目录下的 keys/people.key，权限 "
-         "0600）后再启动；没有它，身份证号码和电话无法解密。";
+  return "请从与此数据库同一次的备份中恢复 " + path.string() +
+         "（zhenwu backup 把它存在备份旁的 <备份>.data/keys/people.key；权限 0600）后再启动；"
+         "没有它，身份证号码和电话无法解密。";
 }
 
 }  // namespace

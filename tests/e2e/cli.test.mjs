@@ -1,10 +1,11 @@
-// The command line as an operator uses it: `zhenwu demo`, `zhenwu audit verify` on an intact
-// chain (exit 0) and on a database file where one audit row was altered behind the program's
-// back (exit 1, naming the row).
+// The command line as an operator uses it: `zhenwu demo` (and again, adding nothing), `zhenwu
+// audit verify` on an intact chain (exit 0) and on a database file where one audit row was
+// altered behind the program's back (exit 1, naming the row), and `zhenwu serve` refusing a
+// damaged people.key with one clear line.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { repoRoot } from './support/server.mjs';
@@ -44,4 +45,38 @@ test('audit verify catches one altered row in the database file and names it', (
   assert.equal(run.status, 1, run.stdout + run.stderr);
   assert.match(run.stdout, /篡改/);
   assert.match(run.stdout, /第 7 条/);
+});
+
+test('demo loads the demo residents and enterprises once, marked demo', () => {
+  const count = () =>
+    execFileSync('sqlite3', [dbFile, 'SELECT COUNT(*), SUM(demo) FROM people_residents; SELECT COUNT(*), SUM(demo) FROM people_enterprises'], {
+      encoding: 'utf8',
+    }).trim();
+  assert.equal(count(), '38|38\n6|6');
+  const again = zhenwu('demo');
+  assert.equal(again.status, 0, again.stderr);
+  assert.equal(count(), '38|38\n6|6');
+});
+
+test('serve refuses a damaged people.key with one line naming the file and the backup', async () => {
+  const keyFile = join(dir, 'data', 'keys', 'people.key');
+  const good = await readFile(keyFile, 'utf8');
+  try {
+    await writeFile(keyFile, good.replace(/^data_key=.*$/m, 'data_key=0123'));
+    const run = spawnSync(
+      bin,
+      ['serve', '--config', join(repoRoot, 'zhenwu.toml'), '--db', `sqlite:${dbFile}`, '--listen', '127.0.0.1:0'],
+      { cwd: dir, encoding: 'utf8', timeout: 20000 },
+    );
+    assert.equal(run.status, 1, run.stdout + run.stderr);
+    assert.doesNotMatch(run.stdout, /listening/);
+    const lines = run.stderr.trim().split('\n').filter((l) => l.startsWith('zhenwu:'));
+    assert.equal(lines.length, 1, run.stderr);
+    assert.match(lines[0], /启动失败/);
+    assert.match(lines[0], /data\/keys\/people\.key/);
+    assert.match(lines[0], /已损坏/);
+    assert.match(lines[0], /备份中恢复/);
+  } finally {
+    await writeFile(keyFile, good);
+  }
 });
