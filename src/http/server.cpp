@@ -907,7 +907,10 @@ asio::awaitable<void> Server::Impl::SendErrorAndClose(Connection& conn, const Pa
                                                       bhttp::status status,
                                                       Clock::time_point started) {
   Request req;
-  if (parser.is_header_done()) req.raw.base() = parser.get().base();
+  // Also when the header is not done: the request line comes first, so an /api/ request whose
+  // declared body is too large (Beast stops just before marking the header done) or whose header
+  // is too long or too slow still gets the JSON error shape.
+  req.raw.base() = parser.get().base();
   req.remote_ip = conn.remote_ip;
   if (!SplitTarget(req)) req.path = "/";
   std::string_view incoming = req.Header(kRequestIdHeader);
