@@ -8,6 +8,7 @@
 #include <boost/json.hpp>
 
 #include <limits>
+#include <random>
 
 #include "web/page.hpp"
 
@@ -194,6 +195,49 @@ TEST(JsonBody, ErrorsBecomeTheJsonErrorShape) {
   auto body2 = json::parse(res2.body()).as_object().at("error").as_object();
   EXPECT_EQ(body2.at("code").as_string(), "invalid_input");
   EXPECT_EQ(body2.at("field").as_string(), "n");
+}
+
+// Mangled bodies: every one is either an object or a kMalformedRequest with a message, and the
+// getters never throw on whatever parsed.
+TEST(JsonBody, SurvivesMangledInput) {
+  const std::string valid =
+      R"({"title":"路灯不亮","count":2,"tags":["a","b"],"nested":{"x":[1,2.5,null,true]}})";
+  std::mt19937 rng(20261128);
+  int parsed = 0;
+  for (int round = 0; round < 3000; ++round) {
+    std::string body = valid;
+    const int edits = 1 + static_cast<int>(rng() % 4);
+    for (int i = 0; i < edits; ++i) {
+      const std::size_t at = rng() % body.size();
+      switch (rng() % 3) {
+        case 0:
+          body[at] = static_cast<char>(rng());
+          break;
+        case 1:
+          body.erase(at, 1 + rng() % 8);
+          break;
+        default:
+          body.insert(at, 1, "{}[],:\"0\\\x80"[rng() % 10]);
+          break;
+      }
+      if (body.empty()) body = "{";
+    }
+    auto r = ParseJsonObject(body);
+    if (r) {
+      ++parsed;
+      for (const auto& [key, value] : *r) {
+        (void)value;
+        (void)GetString(*r, key, false);
+        (void)GetInt(*r, key, false);
+        (void)GetBool(*r, key, false);
+        (void)GetStringArray(*r, key, false);
+      }
+    } else {
+      EXPECT_EQ(r.error().code, ErrorCode::kMalformedRequest);
+      EXPECT_FALSE(r.error().message.empty());
+    }
+  }
+  EXPECT_GT(parsed, 0);  // some mutations (inside strings) keep the JSON valid
 }
 
 }  // namespace
