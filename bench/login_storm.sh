@@ -5,10 +5,12 @@
 # --trust-proxy as behind nginx), adds ZW_STORM_ACCOUNTS staff accounts bench0001 … (the demo
 # password), signs in as the demo admin and then measures, with wrk, ZW_BENCH_CONNECTIONS (200)
 # connections viewing /admin as that admin:
-#   1. alone, for ZW_BENCH_DURATION (20s);
+#   1. alone, for ZW_BENCH_DURATION (20s), then
 #   2. the same, while a second wrk (ZW_STORM_CONNECTIONS, 64) keeps posting /login: 50 % right
 #      passwords, 40 % wrong ones, 10 % unknown logins, spread over the accounts and over random
-#      client addresses (X-Forwarded-For), so that neither lockout makes the attempts cheap.
+#      client addresses (X-Forwarded-For), so that neither lockout makes the attempts cheap;
+#      then waits until every queued attempt is hashed.
+# in ZW_STORM_ROUNDS (3) rounds, since other work on the machine moves single runs.
 # It prints requests/s and p99 of the page in both runs and their ratios, logins/s, and the
 # argon2id hashes per login attempt, read from the server's own counters (/metrics:
 # zhenwu_password_hashes_total against zhenwu_http_requests_total of POST /login).
@@ -24,6 +26,7 @@ readonly ACCOUNTS="${ZW_STORM_ACCOUNTS:-400}"
 readonly PAGE=/admin
 readonly DEMO_PASSWORD="Demo@2026"  # auth::kDemoPassword
 readonly STORM_LEAD=5                # seconds the storm runs before the page is measured
+readonly ROUNDS="${ZW_STORM_ROUNDS:-3}"  # alone / during the storm, in turns
 
 work=""
 zhenwu_pid=""
@@ -146,52 +149,76 @@ main() {
   context="$(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p'),"
   context+=" load average $(cut -d' ' -f1-3 /proc/loadavg) before measuring"
 
-  zw_log "1/2: $PAGE alone (wrk -t1 -c$CONNECTIONS -d$DURATION)"
-  local quiet storm
-  read -r -a quiet <<<"$(measure_page "$PAGE alone" "$DURATION" "$sid")"
+  local quiet storm round rows="" storm_lines="" hashes=0 logins=0 storm_time=0
+  local h0 l0 t0 h1 l1 t1 i line
+  for ((round = 1; round <= ROUNDS; round++)); do
+    zw_log "round $round/$ROUNDS: $PAGE alone (wrk -t1 -c$CONNECTIONS -d$DURATION)"
+    read -r -a quiet <<<"$(measure_page "round $round: $PAGE alone" "$DURATION" "$sid")"
 
-  local hashes0 logins0 storm_seconds
-  hashes0="$(metric_sum 'zhenwu_password_hashes_total')"
-  logins0="$(metric_sum 'zhenwu_http_requests_total{route="/login",method="POST"')"
-  storm_seconds=$((${DURATION%s} + 2 * STORM_LEAD))
-  zw_log "2/2: the same during a login storm (wrk -c$STORM_CONNECTIONS, ${storm_seconds}s)"
-  wrk -t1 -c"$STORM_CONNECTIONS" -d"${storm_seconds}s" --timeout 60s --latency \
-    -s "$ZW_ROOT/bench/wrk/login_storm.lua" "$url" -- "$storm_csrf" "$ACCOUNTS" "$DEMO_PASSWORD" \
-    >"$work/storm.log" 2>&1 &
-  storm_pid=$!
-  sleep "$STORM_LEAD"
-  read -r -a storm <<<"$(measure_page "$PAGE during the storm" "$DURATION" "$sid")"
-  wait "$storm_pid" || zw_die "the storm's wrk failed: $(cat "$work/storm.log")"
-  storm_pid=""
-  # Attempts still queued for a hash when wrk stopped finish before the counters are read.
-  local i
-  for ((i = 0; i < 600; i++)); do
-    [[ "$(metric_sum 'zhenwu_password_hashes_waiting')" == 0 ]] && break
-    sleep 0.1
+    h0="$(metric_sum 'zhenwu_password_hashes_total')"
+    l0="$(metric_sum 'zhenwu_http_requests_total{route="/login",method="POST"')"
+    t0="$(date +%s.%N)"
+    zw_log "round $round/$ROUNDS: the same during a login storm (wrk -c$STORM_CONNECTIONS)"
+    wrk -t1 -c"$STORM_CONNECTIONS" -d"$((${DURATION%s} + STORM_LEAD + 1))s" --timeout 120s \
+      --latency -s "$ZW_ROOT/bench/wrk/login_storm.lua" "$url" -- "$storm_csrf" "$ACCOUNTS" \
+      "$DEMO_PASSWORD" >"$work/storm.log" 2>&1 &
+    storm_pid=$!
+    sleep "$STORM_LEAD"
+    read -r -a storm <<<"$(measure_page "round $round: $PAGE during the storm" "$DURATION" "$sid")"
+    wait "$storm_pid" || zw_die "the storm's wrk failed: $(cat "$work/storm.log")"
+    storm_pid=""
+    # Attempts still queued for a hash when wrk stopped are finished (and counted) before the
+    # next quiet run.
+    for ((i = 0; i < 1200; i++)); do
+      [[ "$(metric_sum 'zhenwu_password_hashes_waiting')" == 0 ]] && break
+      sleep 0.1
+    done
+    t1="$(date +%s.%N)"
+    h1="$(metric_sum 'zhenwu_password_hashes_total')"
+    l1="$(metric_sum 'zhenwu_http_requests_total{route="/login",method="POST"')"
+    hashes=$((hashes + h1 - h0))
+    logins=$((logins + l1 - l0))
+    storm_time="$(awk -v a="$storm_time" -v b="$t0" -v c="$t1" 'BEGIN { print a + c - b }')"
+    line="$(grep '^ZW_STORM ' "$work/storm.log")" || zw_die "the storm's wrk printed no result"
+    storm_lines+="$line|"
+    printf '### round %s: login storm\n%s\n\n' "$round" "$(cat "$work/storm.log")" >>"$work/wrk.log"
+    rows+="$round ${quiet[0]} ${quiet[1]} ${quiet[2]} ${storm[0]} ${storm[1]} ${storm[2]}"$'\n'
   done
-  local hashes1 logins1 storm_line
-  hashes1="$(metric_sum 'zhenwu_password_hashes_total')"
-  logins1="$(metric_sum 'zhenwu_http_requests_total{route="/login",method="POST"')"
-  storm_line="$(grep '^ZW_STORM ' "$work/storm.log")" || zw_die "the storm's wrk printed no result"
-  printf '### login storm\n%s\n\n' "$(cat "$work/storm.log")" >>"$work/wrk.log"
 
   local report
-  report="$(awk -v qr="${quiet[0]}" -v qp="${quiet[1]}" -v sr="${storm[0]}" -v sp="${storm[1]}" \
-    -v qe="${quiet[2]}" -v se="${storm[2]}" -v h="$((hashes1 - hashes0))" \
-    -v l="$((logins1 - logins0))" -v line="$storm_line" -v c="$CONNECTIONS" -v page="$PAGE" 'BEGIN {
-      split(line, kv, " ")
-      for (k in kv) { split(kv[k], p, "="); s[p[1]] = p[2] }
-      printf "%-34s %12s %11s %8s\n", "signed-in " page ", " c " connections", "req/s", "p99", "non-2xx"
-      printf "%-34s %12.0f %8.2f ms %8d\n", "alone", qr, qp / 1000, qe
-      printf "%-34s %12.0f %8.2f ms %8d\n", "during the login storm", sr, sp / 1000, se
-      printf "%-34s %12.2f %11.2f\n", "ratio storm / alone", sr / qr, sp / qp
-      printf "\nlogin storm: %.1f logins/s (%d attempts: %d signed in, %d wrong password or unknown, " \
-             "%d locked out (429), %d busy (503), %d other), p50 %s ms, p99 %s ms\n",
-             s["rps"], s["requests"], s["ok"], s["wrong"], s["blocked"], s["busy"], s["other"],
-             s["p50_ms"], s["p99_ms"]
-      printf "argon2id hashes per POST /login (server counters): %d / %d = %.3f\n", h, l, \
-             l > 0 ? h / l : 0
-    }')"
+  report="$(awk -v c="$CONNECTIONS" -v page="$PAGE" -v h="$hashes" -v l="$logins" \
+    -v secs="$storm_time" -v storms="$storm_lines" '
+    function median(a, n,   i, j, t) {
+      for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
+      return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+    }
+    NF == 7 {
+      n++
+      rr[n] = $5 / $2; pr[n] = $6 / $3
+      printf "%5d %10.0f %9.1f ms %7d %10.0f %9.1f ms %7d %8.2f %8.2f\n", $1, $2, $3 / 1000, $4,
+             $5, $6 / 1000, $7, $5 / $2, $6 / $3
+    }
+    BEGIN {
+      printf "signed-in %s, %s connections: alone, and during a login storm\n", page, c
+      printf "%5s %10s %12s %7s %10s %12s %7s %8s %8s\n", "round", "req/s", "p99", "non2xx",
+             "req/s", "p99", "non2xx", "req/s", "p99"
+      printf "%5s %30s %30s %17s\n", "", "alone", "during the storm", "storm / alone"
+    }
+    END {
+      printf "median ratio storm / alone: requests/s %.2f, p99 %.2f\n", median(rr, n), median(pr, n)
+      split(storms, ls, "|")
+      for (k in ls) {
+        split(ls[k], kv, " ")
+        for (m in kv) { split(kv[m], p, "="); if (p[1] != "ZW_STORM") s[p[1]] += p[2] }
+      }
+      printf "\nlogin storm: %.1f logins/s answered by the server (%d POST /login in %.0f s of storm " \
+             "and drain); as the storm clients saw them: %d signed in, %d wrong password or " \
+             "unknown, %d locked out (429), %d busy (503), %d other\n",
+             (secs > 0 ? l / secs : 0), l, secs, s["ok"], s["wrong"], s["blocked"], s["busy"],
+             s["other"]
+      printf "argon2id hashes per POST /login (server counters): %d / %d = %.3f\n", h, l,
+             (l > 0 ? h / l : 0)
+    }' <<<"$rows")"
 
   mkdir -p bench/results
   local result

@@ -1,5 +1,8 @@
 #include "auth/handlers.hpp"
 
+#include <sys/resource.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <boost/json.hpp>
 #include <memory>
@@ -67,6 +70,17 @@ Data Errors(const Error& error) {
   return errors;
 }
 
+// Hashing gives way to page views: the hasher threads run at this nice level, so on a busy
+// machine a login storm takes the CPU the pages leave over instead of halving their throughput
+// (bench/login_storm.sh). Logins then wait longer, which is the better trade.
+constexpr int kHasherNice = 10;
+
+void LowerThisThreadsPriority() {
+  thread_local const bool lowered =
+      ::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), kHasherNice) == 0;
+  (void)lowered;
+}
+
 template <class Fn>
 asio::awaitable<std::optional<std::invoke_result_t<Fn&>>> OnHasher(const Deps& d, Fn fn) {
   if (d.waiting->fetch_add(1) >= kMaxWaitingHashes) {
@@ -77,7 +91,11 @@ asio::awaitable<std::optional<std::invoke_result_t<Fn&>>> OnHasher(const Deps& d
     std::atomic<int>& n;
     ~Leave() { n.fetch_sub(1); }
   } leave{*d.waiting};
-  co_return co_await d.hasher->Run(std::move(fn));
+  auto at_low_priority = [fn = std::move(fn)]() mutable {
+    LowerThisThreadsPriority();
+    return fn();
+  };
+  co_return co_await d.hasher->Run(std::move(at_low_priority));
 }
 
 http::Response Busy(const http::Request& req, const Deps& d) {

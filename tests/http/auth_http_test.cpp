@@ -2,8 +2,12 @@
 // over real HTTP.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <thread>
 
 #include "auth/password.hpp"
@@ -394,6 +398,29 @@ TEST_F(AuthHttpTest, EachLoginAttemptCostsExactlyOneHash) {
     EXPECT_EQ(auth::PasswordHashesComputed() - before_direct, 1u) << a.what;
     EXPECT_EQ(hashes() - before, 1.0) << a.what;
   }
+}
+
+// The hashing threads run at a lower priority than the threads serving pages (nice 10).
+TEST_F(AuthHttpTest, PasswordHashingRunsAtALowerPriority) {
+  auto nice_levels = [] {
+    std::vector<long> out;
+    for (const auto& task : std::filesystem::directory_iterator("/proc/self/task")) {
+      std::ifstream in(task.path() / "stat");
+      std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+      // Fields after the ") " that ends the thread name: state is field 3, nice field 19.
+      std::istringstream rest(stat.substr(stat.rfind(") ") + 2));
+      std::string field;
+      for (int i = 3; i <= 19 && rest >> field; ++i) {
+      }
+      out.push_back(std::stol(field));
+    }
+    return out;
+  };
+  auto client = Client();
+  ASSERT_TRUE(LoginAs(client, "townadmin", kTestPassword));
+  const auto levels = nice_levels();
+  EXPECT_EQ(std::count(levels.begin(), levels.end(), 10L), 1) << "one hashing thread at nice 10";
+  EXPECT_GE(std::count(levels.begin(), levels.end(), 0L), 3) << "the test, IO and pool threads";
 }
 
 TEST_F(AuthHttpTest, PageViewsCompleteDuringALoginStorm) {
