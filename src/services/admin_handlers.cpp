@@ -663,6 +663,7 @@ class Admin {
       saved = co_await env_->db.Write<int64_t>(work);
     }
     if (saved) {
+      env_->page_cache.Invalidate();  // the public catalogue shows the change at once
       co_return http::Redirect("/admin/services/" + std::to_string(*saved) +
                                "/edit?done=" + (id ? "saved" : "created"));
     }
@@ -688,6 +689,7 @@ class Admin {
     };
     auto done = co_await env_->db.Write<Service>(work);
     if (!done && done.error().code != ErrorCode::kConflict) co_return Refuse(req, done.error());
+    if (done) env_->page_cache.Invalidate();
     co_return http::Redirect("/admin/services/" + std::to_string(sid) +
                              "/edit?done=" + (retire ? "retired" : "restored"));
   }

@@ -231,6 +231,42 @@ TEST_P(ServicesAdminTest, EditorCreatesEditsAndRetiresAServiceOnceEvenWhenSubmit
   EXPECT_EQ(editor.Get("/admin/services/999999/edit").status, 404);
 }
 
+// The public catalogue is cached for anonymous visitors (site.page_cache_ttl_ms); an edit or a
+// retirement shows there at once, not after the cache's time-to-live.
+TEST_P(ServicesAdminTest, CatalogueEditsReachTheCachedPublicPagesAtOnce) {
+  auto editor = SignedIn("editor1");
+  auto page = editor.Get("/admin/services/new");
+  auto created = PostMultipart(editor, "/admin/services/new", ValidForm(page.body));
+  ASSERT_EQ(created.status, 303) << created.body.substr(0, 3000);
+  std::smatch m;
+  const std::string location = created.Header("Location");
+  ASSERT_TRUE(
+      std::regex_match(location, m, std::regex("/admin/services/([0-9]+)/edit\\?done=created")));
+  const std::string id = m[1];
+
+  HttpClient visitor = server_->Client();
+  auto before = visitor.Get("/services/T-MZ-009");
+  ASSERT_EQ(before.status, 200);
+  EXPECT_TRUE(Has(before.body, "高龄津贴申请"));
+  EXPECT_TRUE(Has(visitor.Get("/services").body, "高龄津贴申请"));  // now both pages are cached
+
+  Headers changed = ValidForm(editor.Get(location).body);
+  for (auto& [k, v] : changed) {
+    if (k == "name") v = "高龄津贴申领";
+  }
+  ASSERT_EQ(PostMultipart(editor, "/admin/services/" + id + "/edit", changed).status, 303);
+  auto after = visitor.Get("/services/T-MZ-009");
+  ASSERT_EQ(after.status, 200);
+  EXPECT_TRUE(Has(after.body, "高龄津贴申领"));
+  EXPECT_FALSE(Has(after.body, "高龄津贴申请"));
+  EXPECT_TRUE(Has(visitor.Get("/services").body, "高龄津贴申领"));
+
+  ASSERT_EQ(
+      PostFormWithCsrf(editor, "/admin/services/" + id + "/retire", {{"retired", "1"}}).status,
+      303);
+  EXPECT_FALSE(Has(visitor.Get("/services").body, "高龄津贴申领"));
+}
+
 TEST_P(ServicesAdminTest, OnlyAdminsChangeTheCalendar) {
   auto editor = SignedIn("editor1");
   EXPECT_EQ(editor.Get("/admin/calendar").status, 403);
