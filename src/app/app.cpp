@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "app/site_routes.hpp"
+#include "audit/audit.hpp"
 #include "audit/module.hpp"
 #include "auth/middleware.hpp"
 #include "auth/module.hpp"
@@ -97,6 +98,15 @@ void App::StartBackgroundJobs() {
                        stats->failed);
         }
       });
+  // Links the audit events committed since the last run into the hash chain (audit::Record
+  // inserts them unchained so that writers never queue on the chain head).
+  db::Database* database = db_.get();
+  audit_chain_job_ = std::make_unique<Periodic>(
+      "audit chain", std::chrono::milliseconds(kAuditChainIntervalMs), [database] {
+        if (auto chained = audit::ChainPending(*database); !chained) {
+          spdlog::warn("audit: chaining events failed: {}", chained.error().message);
+        }
+      });
 }
 
 void App::StopBackgroundJobs() {
@@ -105,6 +115,14 @@ void App::StopBackgroundJobs() {
   if (dispatcher_) dispatcher_->Stop();
   if (outbox_job_) outbox_job_->Stop();
   outbox_job_.reset();
+  if (audit_chain_job_) {
+    audit_chain_job_->Stop();
+    audit_chain_job_.reset();
+    // What was recorded since the last run is chained now, not at the next start.
+    if (auto chained = audit::ChainPending(*db_); !chained) {
+      spdlog::warn("audit: chaining events failed: {}", chained.error().message);
+    }
+  }
 }
 
 Result<std::unique_ptr<App>> App::Create(const Config& config, const Clock& clock) {

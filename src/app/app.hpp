@@ -44,6 +44,8 @@ class App {
   void StartBackgroundJobs();
   void StopBackgroundJobs();
   static constexpr int64_t kOutboxIntervalMs = 5000;
+  // … and links new audit events into the hash chain every kAuditChainIntervalMs.
+  static constexpr int64_t kAuditChainIntervalMs = 1000;
 
  private:
   App(const Config& config, const Clock& clock);
@@ -55,6 +57,7 @@ class App {
   std::shared_ptr<files::FileStore> files_;
   std::unique_ptr<notify::Dispatcher> dispatcher_;
   std::unique_ptr<Periodic> outbox_job_;
+  std::unique_ptr<Periodic> audit_chain_job_;
   std::unique_ptr<view::View> view_;
   http::Metrics metrics_;
   http::PageCache page_cache_;

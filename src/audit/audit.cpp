@@ -4,6 +4,7 @@
 
 #include <boost/json.hpp>
 #include <stdexcept>
+#include <type_traits>
 
 namespace zhenwu::audit {
 
@@ -88,29 +89,30 @@ db::Value OptValue(const std::optional<int64_t>& v) {
   return std::monostate{};
 }
 
-constexpr std::string_view kEventColumns =
-    "seq, at_ms, actor_user_id, actor_name, ip, request_id, action, entity, entity_id, unit_id, "
-    "summary, before_json, after_json, prev_hash, hash";
+}  // namespace
 
 Event EventFromRow(const db::Row& row) {
   Event e;
-  e.seq = row.Int(0);
-  e.at_ms = row.Int(1);
-  e.actor.user_id = row.OptInt(2);
-  e.actor.name = row.Text(3);
-  e.actor.ip = row.Text(4);
-  e.actor.request_id = row.Text(5);
-  e.entry.action = row.Text(6);
-  e.entry.entity = row.Text(7);
-  e.entry.entity_id = row.Text(8);
-  e.entry.unit_id = row.OptInt(9);
-  e.entry.summary = row.Text(10);
-  e.entry.before = row.Text(11);
-  e.entry.after = row.Text(12);
-  e.prev_hash = row.Text(13);
-  e.hash = row.Text(14);
+  e.id = row.Int(0);
+  e.seq = row.OptInt(1).value_or(0);
+  e.at_ms = row.Int(2);
+  e.actor.user_id = row.OptInt(3);
+  e.actor.name = row.Text(4);
+  e.actor.ip = row.Text(5);
+  e.actor.request_id = row.Text(6);
+  e.entry.action = row.Text(7);
+  e.entry.entity = row.Text(8);
+  e.entry.entity_id = row.Text(9);
+  e.entry.unit_id = row.OptInt(10);
+  e.entry.summary = row.Text(11);
+  e.entry.before = row.Text(12);
+  e.entry.after = row.Text(13);
+  e.prev_hash = row.Text(14);
+  e.hash = row.Text(15);
   return e;
 }
+
+namespace {
 
 struct Head {
   int64_t last_seq = 0;
@@ -159,52 +161,125 @@ std::string EventHash(const Event& event) {
 }
 
 Status Record(db::Conn& conn, const Clock& clock, const Actor& actor, const Entry& entry) {
-  // Taking the head row first (an UPDATE, so PostgreSQL locks it until commit) makes every
-  // appender wait for the one before it: seq has no gaps and the chain cannot fork.
-  auto head = conn.QueryOne(
-      "UPDATE audit_chain_head SET last_seq = last_seq + 1 WHERE id = 1 "
-      "RETURNING last_seq, last_hash");
-  if (!head) return std::move(head).error();
-  if (!*head) return Error::Internal("audit_chain_head has no row (migration missing?)");
-
-  Event e;
-  e.seq = (*head)->Int(0);
-  e.prev_hash = (*head)->Text(1);
-  e.at_ms = clock.NowMs();
-  e.actor.user_id = actor.user_id;
-  e.actor.name = CleanText(actor.name);
-  e.actor.ip = CleanText(actor.ip);
-  e.actor.request_id = CleanText(actor.request_id);
-  e.entry.action = CleanText(entry.action);
-  e.entry.entity = CleanText(entry.entity);
-  e.entry.entity_id = CleanText(entry.entity_id);
-  e.entry.unit_id = entry.unit_id;
-  e.entry.summary = CleanText(entry.summary);
-  e.entry.before = CleanText(entry.before);
-  e.entry.after = CleanText(entry.after);
-  e.hash = EventHash(e);
-
+  // No lock on the chain head here: the event goes in unchained (seq, prev_hash, hash NULL) and
+  // Chain() links it once this transaction has committed. Concurrent writers therefore do not
+  // queue behind each other's commits.
   auto inserted = conn.Exec(
-      "INSERT INTO audit_events (seq, at_ms, actor_user_id, actor_name, ip, request_id, action, "
-      "entity, entity_id, unit_id, summary, before_json, after_json, prev_hash, hash) "
-      "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
-      {e.seq, e.at_ms, OptValue(e.actor.user_id), e.actor.name, e.actor.ip, e.actor.request_id,
-       e.entry.action, e.entry.entity, e.entry.entity_id, OptValue(e.entry.unit_id),
-       e.entry.summary, e.entry.before, e.entry.after, e.prev_hash, e.hash});
+      "INSERT INTO audit_events (at_ms, actor_user_id, actor_name, ip, request_id, action, "
+      "entity, entity_id, unit_id, summary, before_json, after_json) "
+      "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+      {clock.NowMs(), OptValue(actor.user_id), CleanText(actor.name), CleanText(actor.ip),
+       CleanText(actor.request_id), CleanText(entry.action), CleanText(entry.entity),
+       CleanText(entry.entity_id), OptValue(entry.unit_id), CleanText(entry.summary),
+       CleanText(entry.before), CleanText(entry.after)});
   if (!inserted) return std::move(inserted).error();
-  auto updated = conn.Exec("UPDATE audit_chain_head SET last_hash = $1 WHERE id = 1", {e.hash});
-  if (!updated) return std::move(updated).error();
   return {};
 }
 
-Result<VerifyReport> Verify(db::Database& db, int page_size) {
+Result<int64_t> Chain(db::Conn& conn, int max_rows) {
+  if (max_rows < 1) max_rows = 1;
+  // The head row's lock (an UPDATE: on PostgreSQL held until this transaction ends) makes
+  // chainers take turns. Under READ COMMITTED each later statement sees what the previous
+  // chainer committed, so the next one continues its chain instead of forking it.
+  auto head = conn.QueryOne(
+      "UPDATE audit_chain_head SET last_seq = last_seq WHERE id = 1 "
+      "RETURNING last_seq, last_hash");
+  if (!head) return std::move(head).error();
+  if (!*head) return Error::Internal("audit_chain_head has no row (migration missing?)");
+  int64_t seq = (*head)->Int(0);
+  std::string prev = (*head)->Text(1);
+
+  auto rows = conn.Query("SELECT " + std::string(kEventColumns) +
+                             " FROM audit_events WHERE seq IS NULL ORDER BY id LIMIT $1",
+                         {int64_t{max_rows}});
+  if (!rows) return std::move(rows).error();
+  if (rows->rows.empty()) return int64_t{0};
+
+  std::vector<int64_t> ids;
+  std::vector<int64_t> seqs;
+  std::vector<std::string> prevs;
+  std::vector<std::string> hashes;
+  for (const auto& row : rows->rows) {
+    Event e = EventFromRow(row);
+    e.seq = ++seq;
+    e.prev_hash = prev;
+    e.hash = EventHash(e);
+    prev = e.hash;
+    ids.push_back(e.id);
+    seqs.push_back(e.seq);
+    prevs.push_back(std::move(e.prev_hash));
+    hashes.push_back(std::move(e.hash));
+  }
+
+  const int64_t count = static_cast<int64_t>(ids.size());
+  if (conn.dialect() == db::Dialect::kPostgres) {
+    // One statement for the whole batch: ids and seqs are integers and hashes lowercase hex, so
+    // the array literals need no quoting.
+    auto array = [](const auto& values) {
+      std::string out = "{";
+      for (std::size_t k = 0; k < values.size(); ++k) {
+        if (k > 0) out.push_back(',');
+        if constexpr (std::is_same_v<std::decay_t<decltype(values[k])>, std::string>) {
+          out += values[k];
+        } else {
+          out += std::to_string(values[k]);
+        }
+      }
+      out.push_back('}');
+      return out;
+    };
+    auto updated = conn.Exec(
+        "UPDATE audit_events AS e SET seq = v.seq, prev_hash = v.prev_hash, hash = v.hash "
+        "FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[]) "
+        "AS v(id, seq, prev_hash, hash) WHERE e.id = v.id AND e.seq IS NULL",
+        {array(ids), array(seqs), array(prevs), array(hashes)});
+    if (!updated) return std::move(updated).error();
+    if (*updated != count) return Error::Internal("audit: an event was chained twice");
+  } else {
+    for (std::size_t k = 0; k < ids.size(); ++k) {
+      auto updated = conn.Exec(
+          "UPDATE audit_events SET seq = $1, prev_hash = $2, hash = $3 "
+          "WHERE id = $4 AND seq IS NULL",
+          {seqs[k], prevs[k], hashes[k], ids[k]});
+      if (!updated) return std::move(updated).error();
+      if (*updated != 1) return Error::Internal("audit: an event was chained twice");
+    }
+  }
+  auto moved = conn.Exec("UPDATE audit_chain_head SET last_seq = $1, last_hash = $2 WHERE id = 1",
+                         {seq, prev});
+  if (!moved) return std::move(moved).error();
+  return count;
+}
+
+Result<int64_t> ChainPending(db::Database& db, int batch) {
+  if (batch < 1) batch = 1;
+  int64_t total = 0;
+  for (;;) {
+    auto chained = db.WriteSync<int64_t>([batch](db::Conn& c) { return Chain(c, batch); });
+    if (!chained) return std::move(chained).error();
+    total += *chained;
+    if (*chained < batch) return total;
+  }
+}
+
+Result<VerifyReport> Verify(db::Database& db, int page_size, bool chain_first) {
   if (page_size < 1) page_size = 1;
+  if (chain_first) {
+    if (auto chained = ChainPending(db); !chained) return std::move(chained).error();
+  }
   auto head = db.ReadSync<Head>([](db::Conn& c) { return ReadHead(c); });
   if (!head) return std::move(head).error();
 
   VerifyReport report;
   report.anchor_seq = head->anchor_seq;
   report.last_seq = head->last_seq;
+  auto pending = db.ReadSync<int64_t>([](db::Conn& c) -> Result<int64_t> {
+    auto row = c.QueryOne("SELECT COUNT(*) FROM audit_events WHERE seq IS NULL");
+    if (!row) return std::move(row).error();
+    return *row ? (*row)->Int(0) : 0;
+  });
+  if (!pending) return std::move(pending).error();
+  report.pending = *pending;
   auto broken = [&](VerifyReport::Problem problem, int64_t seq, std::string detail) {
     report.intact = false;
     report.problem = problem;
@@ -284,6 +359,16 @@ Result<VerifyReport> Verify(db::Database& db, int page_size) {
   return report;
 }
 
+namespace {
+
+std::string PendingNote(const VerifyReport& r) {
+  if (r.pending <= 0) return "";
+  return "\n另有 " + std::to_string(r.pending) +
+         " 条刚写入的记录尚未入链（后台每秒入链一次），不在本次校验范围内，下次校验时检查。";
+}
+
+}  // namespace
+
 std::string FormatReport(const VerifyReport& r) {
   if (r.intact) {
     std::string text = "审计日志完整：共校验 " + std::to_string(r.checked) + " 条记录";
@@ -295,10 +380,10 @@ std::string FormatReport(const VerifyReport& r) {
     if (r.anchor_seq > 0) {
       text += "\n第 " + std::to_string(r.anchor_seq) + " 条及以前的记录已按保存期限清理。";
     }
-    return text;
+    return text + PendingNote(r);
   }
   return "审计日志已被篡改：" + r.detail + "。\n问题首次出现在第 " + std::to_string(r.broken_seq) +
-         " 条；此前的 " + std::to_string(r.checked) + " 条记录校验无误。";
+         " 条；此前的 " + std::to_string(r.checked) + " 条记录校验无误。" + PendingNote(r);
 }
 
 Result<int64_t> Prune(db::Conn& conn, const Clock& clock, int keep_days) {
@@ -306,9 +391,13 @@ Result<int64_t> Prune(db::Conn& conn, const Clock& clock, int keep_days) {
     return Error::Invalid("keep_days", "审计日志至少保存 " + std::to_string(kMinKeepDays) +
                                            " 天（等保 2.0 要求不少于六个月）");
   }
-  // Lock the head first, as Record does, so no append interleaves with the pruning.
-  auto locked = conn.Exec("UPDATE audit_chain_head SET last_seq = last_seq WHERE id = 1");
-  if (!locked) return std::move(locked).error();
+  // Chaining locks the head first, so no other chainer interleaves with the pruning, and links
+  // everything committed so far: only chained rows can be pruned (a prefix of the chain).
+  for (;;) {
+    auto chained = Chain(conn);
+    if (!chained) return std::move(chained).error();
+    if (*chained < 1000) break;
+  }
   auto head = ReadHead(conn);
   if (!head) return std::move(head).error();
 
@@ -351,6 +440,8 @@ Result<int64_t> Prune(db::Conn& conn, const Clock& clock, int keep_days) {
   if (auto s = Record(conn, clock, Actor{std::nullopt, "system", "", ""}, entry); !s) {
     return std::move(s).error();
   }
+  // The pruning event is chained with the pruning, so the anchor it names is always provable.
+  if (auto chained = Chain(conn); !chained) return std::move(chained).error();
   return deleted;
 }
 

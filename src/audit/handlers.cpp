@@ -173,7 +173,7 @@ asio::awaitable<http::Response> GetList(const Deps& d, http::Request& req) {
     if (more) rows->pop_back();
     for (const auto& e : *rows) {
       Data row{Data::type::object};
-      row.set("seq", std::to_string(e.seq));
+      row.set("seq", e.seq > 0 ? std::to_string(e.seq) : strings.Get("audit.unchained"));
       row.set("time", FormatShanghaiMinute(e.at_ms));
       row.set("actor", e.actor.name);
       row.set("ip", e.actor.ip);
@@ -185,7 +185,7 @@ asio::awaitable<http::Response> GetList(const Deps& d, http::Request& req) {
     }
     if (more && !rows->empty()) {
       std::string next = QueryOf(form);
-      next += (next.empty() ? "" : "&") + std::string("before=") + std::to_string(rows->back().seq);
+      next += (next.empty() ? "" : "&") + std::string("before=") + std::to_string(rows->back().id);
       data.set("next", next);
     }
     data.set("empty", rows->empty());
@@ -219,14 +219,14 @@ asio::awaitable<http::Response> GetCsv(const Deps& d, http::Request& req) {
       auto page = ListEvents(c, scoped, before, 1000);
       if (!page) return std::move(page).error();
       for (const auto& e : *page) {
-        out += CsvRow({std::to_string(e.seq), FormatShanghaiMinute(e.at_ms), e.actor.name,
-                       e.actor.ip, e.actor.request_id, e.entry.action, e.entry.entity,
-                       e.entry.entity_id, UnitText(e.entry.unit_id), e.entry.summary,
-                       e.entry.before, e.entry.after, e.hash});
+        out += CsvRow({e.seq > 0 ? std::to_string(e.seq) : s.Get("audit.unchained"),
+                       FormatShanghaiMinute(e.at_ms), e.actor.name, e.actor.ip, e.actor.request_id,
+                       e.entry.action, e.entry.entity, e.entry.entity_id, UnitText(e.entry.unit_id),
+                       e.entry.summary, e.entry.before, e.entry.after, e.hash});
       }
       total += static_cast<int>(page->size());
       if (page->size() < 1000) break;
-      before = page->back().seq;
+      before = page->back().id;
     }
     return out;
   };

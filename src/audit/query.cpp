@@ -12,11 +12,9 @@ std::string Placeholder(db::Params& params, db::Value value) {
 }  // namespace
 
 Result<std::vector<Event>> ListEvents(db::Conn& conn, const Filter& filter,
-                                      std::optional<int64_t> before_seq, int limit) {
+                                      std::optional<int64_t> before_id, int limit) {
   db::Params params;
-  std::string sql =
-      "SELECT seq, at_ms, actor_user_id, actor_name, ip, request_id, action, entity, entity_id, "
-      "unit_id, summary, before_json, after_json, prev_hash, hash FROM audit_events WHERE 1 = 1";
+  std::string sql = "SELECT " + std::string(kEventColumns) + " FROM audit_events WHERE 1 = 1";
   if (filter.from_ms) sql += " AND at_ms >= " + Placeholder(params, *filter.from_ms);
   if (filter.to_ms) sql += " AND at_ms < " + Placeholder(params, *filter.to_ms);
   if (!filter.actor.empty()) sql += " AND actor_name = " + Placeholder(params, filter.actor);
@@ -43,23 +41,15 @@ Result<std::vector<Event>> ListEvents(db::Conn& conn, const Filter& filter,
   } else if (!filter.include_unitless) {
     sql += " AND unit_id IS NOT NULL";
   }
-  if (before_seq) sql += " AND seq < " + Placeholder(params, *before_seq);
-  sql += " ORDER BY seq DESC LIMIT " + Placeholder(params, int64_t{limit});
+  // By id, not seq: events not chained yet (seq NULL) are listed too, in the order they were
+  // recorded.
+  if (before_id) sql += " AND id < " + Placeholder(params, *before_id);
+  sql += " ORDER BY id DESC LIMIT " + Placeholder(params, int64_t{limit});
   auto rows = conn.Query(sql, params);
   if (!rows) return std::move(rows).error();
   std::vector<Event> out;
   out.reserve(rows->rows.size());
-  for (const auto& r : rows->rows) {
-    Event e;
-    e.seq = r.Int(0);
-    e.at_ms = r.Int(1);
-    e.actor = Actor{r.OptInt(2), r.Text(3), r.Text(4), r.Text(5)};
-    e.entry =
-        Entry{r.Text(6), r.Text(7), r.Text(8), r.OptInt(9), r.Text(10), r.Text(11), r.Text(12)};
-    e.prev_hash = r.Text(13);
-    e.hash = r.Text(14);
-    out.push_back(std::move(e));
-  }
+  for (const auto& r : rows->rows) out.push_back(EventFromRow(r));
   return out;
 }
 

@@ -1,6 +1,6 @@
 #pragma once
 // Reading the audit log for the auditors' pages and the CSV export: filters and keyset paging
-// (newest first).
+// (newest first, by id).
 
 #include <cstdint>
 #include <optional>
@@ -26,8 +26,9 @@ struct Filter {
   bool include_unitless = true;
 };
 
-// Events matching `filter` with seq < before_seq (when given), newest first, at most `limit`.
+// Events matching `filter` with id < before_id (when given), newest first (by id, the order they
+// were recorded in, so events not chained yet are listed too), at most `limit`.
 Result<std::vector<Event>> ListEvents(db::Conn& conn, const Filter& filter,
-                                      std::optional<int64_t> before_seq, int limit);
+                                      std::optional<int64_t> before_id, int limit);
 
 }  // namespace zhenwu::audit

@@ -1,12 +1,17 @@
-// The audit log on both backends: appending, verifying, tampering detected, pruning, and
-// concurrent appenders leaving one unforked chain.
+// The audit log on both backends: appending (unchained) and chaining, verifying, tampering
+// detected, pending events not taken for tampering, pruning, the migration to deferred chaining,
+// and concurrent appenders and chainers leaving one unforked chain.
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <future>
 #include <set>
+#include <thread>
 
 #include "audit/audit.hpp"
 #include "audit/query.hpp"
+#include "db/migrator.hpp"
 #include "support/db_fixture.hpp"
 
 namespace zhenwu::audit {
@@ -22,7 +27,8 @@ class AuditTest : public DbTest {
     ASSERT_TRUE(MigrateModules({"core", "audit"}));
   }
 
-  void RecordN(int n, const std::string& prefix = "事件") {
+  // Records n events, each in its own transaction, then chains them (unless told not to).
+  void RecordN(int n, const std::string& prefix = "事件", bool chain = true) {
     for (int i = 0; i < n; ++i) {
       auto r = db().WriteSync<bool>([&](db::Conn& c) -> Result<bool> {
         Entry entry{.action = "test.event",
@@ -40,6 +46,16 @@ class AuditTest : public DbTest {
       });
       ASSERT_TRUE(r) << r.error().message;
     }
+    if (chain) {
+      auto chained = ChainPending(db());
+      ASSERT_TRUE(chained) << chained.error().message;
+    }
+  }
+
+  int64_t Count(const std::string& sql) {
+    auto r = ReadQuery(sql);
+    EXPECT_TRUE(r) << (r ? "" : r.error().message);
+    return r && !r->rows.empty() ? r->rows[0].Int(0) : -1;
   }
 
   VerifyReport MustVerify(int page_size = 1000) {
@@ -209,6 +225,243 @@ TEST_P(AuditTest, RolledBackWriteLeavesNoEvent) {
   EXPECT_TRUE(report.intact);
   EXPECT_EQ(report.checked, 1);
   EXPECT_EQ(report.last_seq, 1);
+  // The rolled-back event may have used up an id, never a place in the chain.
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM audit_events WHERE action = 'test.rollback'"), 0);
+  EXPECT_EQ(Count("SELECT seq FROM audit_events"), 1);
+}
+
+TEST_P(AuditTest, RecordLeavesTheEventUnchainedUntilChainLinksItInIdOrder) {
+  RecordN(3, "事件", /*chain=*/false);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM audit_events WHERE seq IS NULL AND hash IS NULL AND "
+                  "prev_hash IS NULL"),
+            3);
+  EXPECT_EQ(Count("SELECT last_seq FROM audit_chain_head"), 0);
+  // One batch of two, then the rest; each continues from the head the one before left.
+  auto first = db().WriteSync<int64_t>([](db::Conn& c) { return Chain(c, 2); });
+  ASSERT_TRUE(first) << first.error().message;
+  EXPECT_EQ(*first, 2);
+  auto rest = ChainPending(db());
+  ASSERT_TRUE(rest);
+  EXPECT_EQ(*rest, 1);
+  auto again = ChainPending(db());
+  ASSERT_TRUE(again);
+  EXPECT_EQ(*again, 0);
+  auto rows = ReadQuery("SELECT id, seq, summary FROM audit_events ORDER BY seq");
+  ASSERT_TRUE(rows);
+  ASSERT_EQ(rows->rows.size(), 3u);
+  for (std::size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(rows->rows[i].Int(1), static_cast<int64_t>(i + 1));
+    EXPECT_EQ(rows->rows[i].Text(2), "事件" + std::to_string(i));
+    if (i > 0) {
+      EXPECT_GT(rows->rows[i].Int(0), rows->rows[i - 1].Int(0));
+    }
+  }
+  auto report = MustVerify();
+  EXPECT_TRUE(report.intact) << FormatReport(report);
+  EXPECT_EQ(report.checked, 3);
+  EXPECT_EQ(report.pending, 0);
+}
+
+TEST_P(AuditTest, UnchainedEventsArePendingNotTampering) {
+  RecordN(3);
+  RecordN(2, "新", /*chain=*/false);
+  // A verifier that may not write (chain_first = false) sees the two as pending only.
+  auto report = Verify(db(), 2, /*chain_first=*/false);
+  ASSERT_TRUE(report) << report.error().message;
+  EXPECT_TRUE(report->intact) << FormatReport(*report);
+  EXPECT_EQ(report->checked, 3);
+  EXPECT_EQ(report->pending, 2);
+  const std::string text = FormatReport(*report);
+  EXPECT_NE(text.find("审计日志完整"), std::string::npos) << text;
+  EXPECT_NE(text.find("另有 2 条"), std::string::npos) << text;
+  EXPECT_NE(text.find("尚未入链"), std::string::npos) << text;
+  // Tampering with a chained row is still named while others are pending.
+  ASSERT_TRUE(
+      Execute("UPDATE audit_events SET summary = $1 WHERE seq = 2", {std::string("悄悄改过")}));
+  auto broken = Verify(db(), 1000, /*chain_first=*/false);
+  ASSERT_TRUE(broken);
+  EXPECT_FALSE(broken->intact);
+  EXPECT_EQ(broken->problem, VerifyReport::Problem::kHashMismatch);
+  EXPECT_EQ(broken->broken_seq, 2);
+  EXPECT_EQ(broken->pending, 2);
+  // The ordinary Verify chains them first; the tampering is still found.
+  auto chained = MustVerify();
+  EXPECT_FALSE(chained.intact);
+  EXPECT_EQ(chained.pending, 0);
+  EXPECT_EQ(chained.last_seq, 5);
+}
+
+TEST_P(AuditTest, UnchainingAChainedRowIsCaught) {
+  // Setting a chained row back to "pending" does not hide a change: the chainer links it again
+  // at the end, and its old place is a gap.
+  RecordN(4);
+  ASSERT_TRUE(
+      Execute("UPDATE audit_events SET seq = NULL, prev_hash = NULL, hash = NULL, summary = $1 "
+              "WHERE seq = 2",
+              {std::string("悄悄改过")}));
+  auto report = MustVerify();
+  EXPECT_FALSE(report.intact);
+  EXPECT_EQ(report.problem, VerifyReport::Problem::kMissingRows);
+  EXPECT_EQ(report.broken_seq, 2);
+  EXPECT_EQ(report.last_seq, 5);
+}
+
+TEST_P(AuditTest, ChangedLatestRowIsCaughtByTheHead) {
+  RecordN(3);
+  auto row = ReadQuery("SELECT " + std::string(kEventColumns) + " FROM audit_events WHERE seq = 3");
+  ASSERT_TRUE(row);
+  Event e = EventFromRow(row->rows.at(0));
+  e.entry.summary = "悄悄改过";
+  ASSERT_TRUE(Execute("UPDATE audit_events SET summary = $1, hash = $2 WHERE seq = 3",
+                      {e.entry.summary, EventHash(e)}));
+  auto report = MustVerify();
+  EXPECT_FALSE(report.intact);
+  EXPECT_EQ(report.problem, VerifyReport::Problem::kHeadMismatch);
+  // Events chained after the change expose it as a broken link instead.
+  RecordN(1);
+  auto later = MustVerify();
+  EXPECT_FALSE(later.intact);
+  EXPECT_EQ(later.problem, VerifyReport::Problem::kLinkMismatch);
+  EXPECT_EQ(later.broken_seq, 4);
+}
+
+TEST_P(AuditTest, PruneChainsPendingEventsFirstAndChainsItsOwnEvent) {
+  RecordN(3, "旧", /*chain=*/false);
+  clock().Advance(int64_t{200} * 86'400'000);
+  RecordN(2, "新", /*chain=*/false);
+  auto deleted = db().WriteSync<int64_t>([&](db::Conn& c) { return Prune(c, clock(), 180); });
+  ASSERT_TRUE(deleted) << deleted.error().message;
+  EXPECT_EQ(*deleted, 3);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM audit_events WHERE seq IS NULL"), 0);
+  auto report = Verify(db(), 1000, /*chain_first=*/false);
+  ASSERT_TRUE(report);
+  EXPECT_TRUE(report->intact) << FormatReport(*report);
+  EXPECT_EQ(report->anchor_seq, 3);
+  EXPECT_EQ(report->checked, 3);
+}
+
+// A database migrated to audit/0001 with a chain written the old way (seq assigned inline) keeps
+// verifying after 0002, and new events continue that chain.
+TEST_P(AuditTest, ChainFromBeforeDeferredChainingSurvivesTheMigration) {
+  ASSERT_TRUE(
+      Execute("DROP TABLE audit_events; DROP TABLE audit_chain_head; "
+              "DELETE FROM schema_migrations WHERE module = 'audit'"));
+  auto migrations = db::EmbeddedMigrationsOf({"core"});
+  auto audit = db::EmbeddedMigrations("audit");
+  ASSERT_GE(audit.size(), 2u);
+  migrations.push_back(audit[0]);
+  ASSERT_TRUE(db::Migrate(db(), migrations, clock()));
+  std::string prev = kZeroHash;
+  for (int64_t seq = 1; seq <= 3; ++seq) {
+    Event e;
+    e.seq = seq;
+    e.at_ms = clock().NowMs() + seq;
+    e.actor = Actor{std::nullopt, "旧系统", "10.0.0.9", ""};
+    e.entry =
+        Entry{.action = "test.old", .unit_id = int64_t{1}, .summary = "旧" + std::to_string(seq)};
+    e.prev_hash = prev;
+    e.hash = EventHash(e);
+    ASSERT_TRUE(Execute(
+        "INSERT INTO audit_events (seq, at_ms, actor_user_id, actor_name, ip, request_id, "
+        "action, entity, entity_id, unit_id, summary, before_json, after_json, prev_hash, hash) "
+        "VALUES ($1, $2, NULL, $3, $4, '', $5, '', '', $6, $7, '', '', $8, $9)",
+        {e.seq, e.at_ms, e.actor.name, e.actor.ip, e.entry.action, *e.entry.unit_id,
+         e.entry.summary, e.prev_hash, e.hash}));
+    prev = e.hash;
+  }
+  ASSERT_TRUE(Execute("UPDATE audit_chain_head SET last_seq = 3, last_hash = $1", {prev}));
+  ASSERT_TRUE(MigrateModules({"core", "audit"}));
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM audit_events WHERE id = seq"), 3);
+  RecordN(2);
+  auto report = MustVerify();
+  EXPECT_TRUE(report.intact) << FormatReport(report);
+  EXPECT_EQ(report.checked, 5);
+  auto listed = db().ReadSync<std::vector<Event>>(
+      [](db::Conn& c) { return ListEvents(c, Filter{}, std::nullopt, 10); });
+  ASSERT_TRUE(listed);
+  ASSERT_EQ(listed->size(), 5u);
+  EXPECT_EQ(listed->back().entry.summary, "旧1");
+  EXPECT_EQ(listed->front().seq, 5);
+}
+
+// On PostgreSQL a transaction that recorded its event first but commits last is chained after
+// the events committed before it: the chain's order is the chainer's, and nothing is skipped.
+TEST_P(AuditTest, LateCommitGetsALaterSeqAndNothingIsSkipped) {
+  if (is_sqlite()) GTEST_SKIP() << "one SQLite writer: transactions cannot overlap";
+  std::promise<void> recorded, release;
+  auto release_future = release.get_future().share();
+  auto late = std::async(std::launch::async, [&] {
+    return db().WriteSync<bool>([&](db::Conn& c) -> Result<bool> {
+      if (auto s = Record(c, clock(), Actor{std::nullopt, "late", "", ""},
+                          Entry{.action = "test.late", .summary = "晚提交"});
+          !s) {
+        return s.error();
+      }
+      recorded.set_value();
+      release_future.wait();
+      return true;
+    });
+  });
+  recorded.get_future().wait();
+  RecordN(2);  // commits and chains while the late transaction is still open
+  EXPECT_EQ(Count("SELECT last_seq FROM audit_chain_head"), 2);
+  release.set_value();
+  ASSERT_TRUE(late.get());
+  auto report = MustVerify();
+  EXPECT_TRUE(report.intact) << FormatReport(report);
+  EXPECT_EQ(report.checked, 3);
+  auto rows = ReadQuery("SELECT id, seq FROM audit_events WHERE action = 'test.late'");
+  ASSERT_TRUE(rows);
+  EXPECT_EQ(rows->rows.at(0).Int(1), 3);
+  EXPECT_LT(rows->rows.at(0).Int(0), Count("SELECT MIN(id) FROM audit_events WHERE "
+                                           "action = 'test.event'"));
+}
+
+// Several processes on one PostgreSQL each run a chainer: the head row's lock keeps them from
+// forking the chain while writers keep recording.
+TEST_P(AuditTest, TwoChainersOnTwoHandlesNeverForkTheChain) {
+  if (is_sqlite()) GTEST_SKIP() << "one process per SQLite file";
+  auto other = test_db().OpenAnother();
+  ASSERT_TRUE(other) << other.error().message;
+  std::atomic<bool> done{false};
+  auto chainer = [&](db::Database& d) {
+    int64_t chained = 0;
+    while (!done) {
+      auto r = ChainPending(d, 3);
+      EXPECT_TRUE(r) << (r ? "" : r.error().message);
+      if (r) chained += *r;
+    }
+    return chained;
+  };
+  auto a = std::async(std::launch::async, chainer, std::ref(db()));
+  auto b = std::async(std::launch::async, chainer, std::ref(**other));
+  constexpr int kThreads = 4, kEach = 25;
+  std::vector<std::thread> writers;
+  for (int t = 0; t < kThreads; ++t) {
+    writers.emplace_back([&, t] {
+      for (int i = 0; i < kEach; ++i) {
+        auto r = db().WriteSync<bool>([&](db::Conn& c) -> Result<bool> {
+          if (auto s = Record(c, clock(), Actor{int64_t{t}, "w", "", ""},
+                              Entry{.action = "test.two", .entity_id = std::to_string(i)});
+              !s) {
+            return s.error();
+          }
+          return true;
+        });
+        EXPECT_TRUE(r) << (r ? "" : r.error().message);
+      }
+    });
+  }
+  for (auto& w : writers) w.join();
+  done = true;
+  const int64_t by_chainers = a.get() + b.get();
+  (*other)->Close();
+  auto report = MustVerify(10);
+  EXPECT_TRUE(report.intact) << FormatReport(report);
+  EXPECT_EQ(report.checked, kThreads * kEach);
+  EXPECT_GT(by_chainers, 0);
+  EXPECT_LE(by_chainers, kThreads * kEach);
+  EXPECT_EQ(Count("SELECT COUNT(DISTINCT seq) FROM audit_events"), kThreads * kEach);
 }
 
 TEST_P(AuditTest, InvalidUtf8IsStoredCleanAndStillVerifies) {
@@ -230,16 +483,22 @@ TEST_P(AuditTest, InvalidUtf8IsStoredCleanAndStillVerifies) {
 
 TEST_P(AuditTest, ConcurrentWritersLeaveOneUnforkedChain) {
   constexpr int kWriters = 32;
+  // Every writer also chains a little right after its own write, so chainers run concurrently
+  // with each other and with writers.
   zhenwu::testing::RunConcurrently(kWriters, [&](int i) -> boost::asio::awaitable<void> {
-    auto r = co_await db().Write<bool>([&, i](db::Conn& c) -> Result<bool> {
+    auto work = [&, i](db::Conn& c) -> Result<bool> {
       if (auto s = Record(c, clock(), Actor{int64_t{i}, "writer" + std::to_string(i), "", ""},
                           Entry{.action = "test.concurrent", .entity_id = std::to_string(i)});
           !s) {
         return s.error();
       }
       return true;
-    });
+    };
+    auto r = co_await db().Write<bool>(work);
     EXPECT_TRUE(r) << (r ? "" : r.error().message);
+    auto chain = [](db::Conn& c) { return Chain(c, 2); };
+    auto chained = co_await db().Write<int64_t>(chain);
+    EXPECT_TRUE(chained) << (chained ? "" : chained.error().message);
   });
   auto report = MustVerify(7);
   EXPECT_TRUE(report.intact) << FormatReport(report);
@@ -270,7 +529,7 @@ TEST_P(AuditTest, ListsNewestFirstWithFiltersAndKeysetPages) {
     EXPECT_TRUE(r) << (r ? "" : r.error().message);
     std::vector<int64_t> seqs;
     if (r) {
-      for (const auto& e : *r) seqs.push_back(e.seq);
+      for (const auto& e : *r) seqs.push_back(e.id);
     }
     return seqs;
   };

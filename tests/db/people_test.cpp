@@ -134,7 +134,7 @@ TEST_P(PeopleTest, ChangesAreAuditedWithMaskedValuesOnly) {
   EXPECT_EQ(u->phone_mask, "");
   auto rows = ReadQuery(
       "SELECT action, entity, entity_id, unit_id, before_json, after_json, "
-      "actor_name FROM audit_events ORDER BY seq");
+      "actor_name FROM audit_events ORDER BY id");
   ASSERT_TRUE(rows);
   ASSERT_EQ(rows->rows.size(), 2u);
   EXPECT_EQ(rows->rows[0].Text(0), "people.resident.create");
@@ -193,7 +193,7 @@ TEST_P(PeopleTest, RevealReturnsTheNumberAndWritesAnAuditRow) {
   EXPECT_EQ(*phone, "13812345678");
   auto rows = ReadQuery(
       "SELECT action, entity_id, unit_id, summary FROM audit_events "
-      "WHERE action LIKE 'people.%.reveal' ORDER BY seq");
+      "WHERE action LIKE 'people.%.reveal' ORDER BY id");
   ASSERT_TRUE(rows);
   ASSERT_EQ(rows->rows.size(), 2u);
   EXPECT_EQ(rows->rows[0].Text(0), "people.id_card.reveal");
