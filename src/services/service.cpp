@@ -1496,110 +1496,235 @@ Result<std::vector<FollowUp>> ListFollowUps(db::Conn& conn, const Deps& deps,
   return out;
 }
 
-Result<CasePage> ListCases(db::Conn& conn, const Deps& deps, const auth::Principal& who,
-                           const CaseQuery& query) {
-  if (auto s = auth::AuthorizeAny(&who, Permission::kCaseView); !s) return std::move(s).error();
+namespace {
+
+// The statuses of the open-case indexes (migration 0003), written out literally in queries so
+// that SQLite and PostgreSQL both see the indexes' condition in the query (a bound parameter
+// would hide it). The order key puts cases without a deadline (paused for 补正) last.
+constexpr std::string_view kOpenStatusList = "('submitted', 'correcting', 'accepted')";
+constexpr std::string_view kDueKey = "COALESCE(c.due_day, '9999-12-31')";
+constexpr std::string_view kNoDueKey = "9999-12-31";
+
+}  // namespace
+
+Result<CaseListStatement> CaseListSql(db::Conn& conn, const Deps& deps, const auth::Principal& who,
+                                      const CaseQuery& query) {
   const Date today = Today(deps);
+  const int limit = std::clamp(query.limit, 1, 500);
+
+  // Keyset: "d:<due key>:<id>" (deadline order, no deadline as "9999-12-31") or "i:<id>"
+  // (newest first).
+  std::string cursor_day;
+  int64_t cursor_id = 0;
+  if (query.after) {
+    const std::string& cur = *query.after;
+    if (query.order_recent && cur.rfind("i:", 0) == 0) {
+      std::from_chars(cur.data() + 2, cur.data() + cur.size(), cursor_id);
+    } else if (!query.order_recent && cur.rfind("d:", 0) == 0 && cur.size() >= 14 &&
+               cur[12] == ':') {
+      cursor_day = cur.substr(2, 10);
+      std::from_chars(cur.data() + 13, cur.data() + cur.size(), cursor_id);
+    } else {
+      return Error::Invalid("after", "翻页参数无效");
+    }
+  }
+  std::optional<std::string> unit_filter, origin_filter;
+  bool no_such_unit = false;
+  auto subtree = [&](int64_t unit_id, std::optional<std::string>& path) -> Status {
+    auto unit = org::FindUnit(conn, unit_id);
+    if (!unit) return std::move(unit).error();
+    if (*unit) {
+      path = (*unit)->path;
+    } else {
+      no_such_unit = true;
+    }
+    return {};
+  };
+  if (query.unit_id) {
+    if (auto s = subtree(*query.unit_id, unit_filter); !s) return std::move(s).error();
+  }
+  if (query.origin_unit_id) {
+    if (auto s = subtree(*query.origin_unit_id, origin_filter); !s) return std::move(s).error();
+  }
+  const std::string text = people::Trim(query.text);
+  const std::string t = FormatDate(today);
+  const std::string soon = FormatDate(deps.calendar.AddWorkingDays(today, deps.due_soon_days));
+  const bool due_filter = query.due_state && *query.due_state != DueState::kNone;
+
   db::Params params;
   auto arg = [&](db::Value v) {
     params.push_back(std::move(v));
     return "$" + std::to_string(params.size());
   };
-  std::string sql =
-      std::string("SELECT ") + std::string(kCaseCols) + std::string(kCaseFrom) + "WHERE " +
-      ScopeCondition(who, Permission::kCaseView, {"c.unit_path", "c.origin_path"}, params);
-  auto subtree = [&](std::string_view column, int64_t unit_id) -> Status {
-    auto unit = org::FindUnit(conn, unit_id);
-    if (!unit) return std::move(unit).error();
-    if (!*unit) {
-      sql += " AND 1 = 0";
-      return {};
+  // Every filter but scope, status and cursor, as " AND …".
+  auto filters = [&]() {
+    std::string sql;
+    if (no_such_unit) sql += " AND 1 = 0";
+    for (const auto& [column, path] :
+         {std::pair{"c.unit_path", &unit_filter}, std::pair{"c.origin_path", &origin_filter}}) {
+      if (!*path) continue;
+      sql += " AND " + std::string(column) + " >= " + arg(**path) + " AND " + std::string(column) +
+             " < " + arg(org::SubtreeUpperBound(**path));
     }
-    sql += " AND " + std::string(column) + " >= " + arg((*unit)->path) + " AND " +
-           std::string(column) + " < " + arg(org::SubtreeUpperBound((*unit)->path));
-    return {};
+    if (query.channel) sql += " AND c.channel = " + arg(std::string(ChannelName(*query.channel)));
+    if (query.service_id) sql += " AND c.service_id = " + arg(*query.service_id);
+    if (query.from) sql += " AND c.start_day >= " + arg(FormatDate(*query.from));
+    if (query.to) sql += " AND c.start_day <= " + arg(FormatDate(*query.to));
+    if (!text.empty()) {
+      if (LooksLikeCaseNumber(text)) {
+        sql += " AND c.number = " + arg(text);
+      } else if (auto mobile = people::NormalizeMobile(text); mobile) {
+        sql += " AND c.phone_idx = " + arg(deps.keys.BlindIndex("phone", *mobile));
+      } else {
+        sql += " AND (c.applicant_name LIKE " + arg(Like(text)) + " ESCAPE '\\' OR c.number LIKE " +
+               arg(Like(text)) + " ESCAPE '\\')";
+      }
+    }
+    if (due_filter) {
+      sql += " AND c.status IN ('submitted', 'accepted')";
+      switch (*query.due_state) {
+        case DueState::kOverdue:
+          sql += " AND c.due_day < " + arg(t);
+          break;
+        case DueState::kDueSoon:
+          sql += " AND c.due_day >= " + arg(t) + " AND c.due_day <= " + arg(soon);
+          break;
+        case DueState::kOnTime:
+          sql += " AND c.due_day > " + arg(soon);
+          break;
+        case DueState::kNone:
+          break;
+      }
+    }
+    return sql;
   };
-  if (query.unit_id) {
-    if (auto s = subtree("c.unit_path", *query.unit_id); !s) return std::move(s).error();
-  }
-  if (query.origin_unit_id) {
-    if (auto s = subtree("c.origin_path", *query.origin_unit_id); !s) return std::move(s).error();
-  }
-  if (!query.statuses.empty()) {
-    std::string in;
-    for (auto s : query.statuses) in += (in.empty() ? "" : ", ") + arg(std::string(StatusName(s)));
-    sql += " AND c.status IN (" + in + ")";
-  }
-  if (query.channel) sql += " AND c.channel = " + arg(std::string(ChannelName(*query.channel)));
-  if (query.service_id) sql += " AND c.service_id = " + arg(*query.service_id);
-  if (query.from) sql += " AND c.start_day >= " + arg(FormatDate(*query.from));
-  if (query.to) sql += " AND c.start_day <= " + arg(FormatDate(*query.to));
-  const std::string text = people::Trim(query.text);
-  if (!text.empty()) {
-    if (LooksLikeCaseNumber(text)) {
-      sql += " AND c.number = " + arg(text);
-    } else if (auto mobile = people::NormalizeMobile(text); mobile) {
-      sql += " AND c.phone_idx = " + arg(deps.keys.BlindIndex("phone", *mobile));
-    } else {
-      sql += " AND (c.applicant_name LIKE " + arg(Like(text)) + " ESCAPE '\\' OR c.number LIKE " +
-             arg(Like(text)) + " ESCAPE '\\')";
+  const std::string select =
+      std::string("SELECT ") + std::string(kCaseCols) + std::string(kCaseFrom) + "WHERE ";
+
+  // The queue (deadline order, open statuses, scopes of one unit each): one index range per
+  // scope column, status and side of the cursor, each at most limit + 1 rows in order, merged
+  // below. A case both handled and applied at the unit comes from two ranges.
+  std::vector<std::string> statuses;
+  for (CaseStatus s : query.statuses) {
+    const std::string name(StatusName(s));
+    if (due_filter && s == CaseStatus::kCorrecting) continue;
+    if (std::find(statuses.begin(), statuses.end(), name) == statuses.end()) {
+      statuses.push_back(name);
     }
   }
-  if (query.due_state && *query.due_state != DueState::kNone) {
-    const std::string t = FormatDate(today);
-    const std::string soon = FormatDate(deps.calendar.AddWorkingDays(today, deps.due_soon_days));
-    sql += " AND c.status IN ('submitted', 'accepted')";
-    switch (*query.due_state) {
-      case DueState::kOverdue:
-        sql += " AND c.due_day < " + arg(t);
-        break;
-      case DueState::kDueSoon:
-        sql += " AND c.due_day >= " + arg(t) + " AND c.due_day <= " + arg(soon);
-        break;
-      case DueState::kOnTime:
-        sql += " AND c.due_day > " + arg(soon);
-        break;
-      case DueState::kNone:
-        break;
+  const auto scopes = auth::ScopesFor(who, Permission::kCaseView);
+  const bool by_ranges =
+      !query.order_recent && !query.statuses.empty() &&
+      std::all_of(query.statuses.begin(), query.statuses.end(), IsOpen) &&
+      std::all_of(scopes.begin(), scopes.end(), [](const auto& s) { return s.exact; });
+  std::string sql;
+  if (by_ranges) {
+    const bool row_compare = conn.dialect() == db::Dialect::kPostgres;
+    const std::string key(kDueKey);
+    int arms = 0;
+    auto add_arm = [&](const std::string& where, const std::string& order) {
+      if (!sql.empty()) sql += " UNION ALL ";
+      sql += "SELECT * FROM (" + select + where + " ORDER BY " + order + " LIMIT " +
+             arg(int64_t{limit + 1}) + ") a" + std::to_string(++arms);
+    };
+    for (const auto& scope : scopes) {
+      for (std::string_view column : {"c.unit_path", "c.origin_path"}) {
+        for (const auto& status : statuses) {
+          std::string where = std::string(column) + " = " + arg(scope.path) + " AND c.status IN " +
+                              std::string(kOpenStatusList) + " AND c.status = '" + status + "'" +
+                              filters();
+          if (due_filter) {
+            // The deadline filter again on the index's key, so the range starts there.
+            switch (*query.due_state) {
+              case DueState::kOverdue:
+                where += " AND " + key + " < " + arg(t);
+                break;
+              case DueState::kDueSoon:
+                where += " AND " + key + " >= " + arg(t) + " AND " + key + " <= " + arg(soon);
+                break;
+              case DueState::kOnTime:
+                where += " AND " + key + " > " + arg(soon);
+                break;
+              case DueState::kNone:
+                break;
+            }
+          }
+          if (!query.after) {
+            add_arm(where, key + ", c.id");
+          } else if (row_compare) {
+            add_arm(where + " AND (" + key + ", c.id) > (" + arg(cursor_day) + ", " +
+                        arg(cursor_id) + ")",
+                    key + ", c.id");
+          } else {
+            // SQLite uses no index for a row-value comparison on an expression: the rest of the
+            // cursor's day, then the later days.
+            const std::string day = arg(cursor_day);
+            add_arm(where + " AND " + key + " = " + day + " AND c.id > " + arg(cursor_id), "c.id");
+            add_arm(where + " AND " + key + " > " + arg(cursor_day), key + ", c.id");
+          }
+        }
+      }
     }
+  } else {
+    sql = select +
+          ScopeCondition(who, Permission::kCaseView, {"c.unit_path", "c.origin_path"}, params);
+    if (!query.statuses.empty()) {
+      std::string in;
+      for (auto s : query.statuses) {
+        in += (in.empty() ? "" : ", ") + arg(std::string(StatusName(s)));
+      }
+      sql += " AND c.status IN (" + in + ")";
+    }
+    sql += filters();
+    if (query.after && query.order_recent) {
+      sql += " AND c.id < " + arg(cursor_id);
+    } else if (query.after) {
+      const std::string d = arg(cursor_day);
+      sql += " AND (" + std::string(kDueKey) + " > " + d + " OR (" + std::string(kDueKey) + " = " +
+             d + " AND c.id > " + arg(cursor_id) + "))";
+    }
+    sql +=
+        query.order_recent ? " ORDER BY c.id DESC" : " ORDER BY " + std::string(kDueKey) + ", c.id";
+    sql += " LIMIT " + arg(int64_t{limit + 1});
   }
-  // Keyset: "d:<due_day>:<id>" (deadline order; cases without a deadline last, as "9999-12-31")
-  // or "i:<id>" (newest first).
+  return CaseListStatement{std::move(sql), std::move(params), by_ranges};
+}
+
+Result<CasePage> ListCases(db::Conn& conn, const Deps& deps, const auth::Principal& who,
+                           const CaseQuery& query) {
+  if (auto s = auth::AuthorizeAny(&who, Permission::kCaseView); !s) return std::move(s).error();
+  const Date today = Today(deps);
   const int limit = std::clamp(query.limit, 1, 500);
-  const std::string due_key = "COALESCE(c.due_day, '9999-12-31')";
-  if (query.after) {
-    const std::string& cur = *query.after;
-    if (query.order_recent && cur.rfind("i:", 0) == 0) {
-      int64_t id = 0;
-      std::from_chars(cur.data() + 2, cur.data() + cur.size(), id);
-      sql += " AND c.id < " + arg(id);
-    } else if (!query.order_recent && cur.rfind("d:", 0) == 0 && cur.size() >= 14 &&
-               cur[12] == ':') {
-      const std::string day = cur.substr(2, 10);
-      int64_t id = 0;
-      std::from_chars(cur.data() + 13, cur.data() + cur.size(), id);
-      const std::string d = arg(day);
-      sql += " AND (" + due_key + " > " + d + " OR (" + due_key + " = " + d + " AND c.id > " +
-             arg(id) + "))";
-    } else {
-      return Error::Invalid("after", "翻页参数无效");
-    }
-  }
-  sql += query.order_recent ? " ORDER BY c.id DESC" : " ORDER BY " + due_key + ", c.id";
-  sql += " LIMIT " + arg(int64_t{limit + 1});
-  auto rows = conn.Query(sql, params);
-  if (!rows) return std::move(rows).error();
+  auto statement = CaseListSql(conn, deps, who, query);
+  if (!statement) return std::move(statement).error();
   CasePage page;
-  for (std::size_t i = 0; i < rows->rows.size() && i < static_cast<std::size_t>(limit); ++i) {
-    page.cases.push_back(CaseFromRow(rows->rows[i], deps, today).c);
+  if (statement->sql.empty()) return page;  // no status left to list
+  auto rows = conn.Query(statement->sql, statement->params);
+  if (!rows) return std::move(rows).error();
+  std::vector<const db::Row*> ordered;
+  ordered.reserve(rows->rows.size());
+  for (const auto& r : rows->rows) ordered.push_back(&r);
+  if (statement->merge) {
+    auto due_key = [](const db::Row* r) {
+      return std::pair{r->OptText(25).value_or(std::string(kNoDueKey)), r->Int(0)};
+    };
+    std::sort(ordered.begin(), ordered.end(),
+              [&](const db::Row* a, const db::Row* b) { return due_key(a) < due_key(b); });
+    ordered.erase(
+        std::unique(ordered.begin(), ordered.end(),
+                    [](const db::Row* a, const db::Row* b) { return a->Int(0) == b->Int(0); }),
+        ordered.end());
   }
-  if (rows->rows.size() > static_cast<std::size_t>(limit) && !page.cases.empty()) {
-    const db::Row& last = rows->rows[static_cast<std::size_t>(limit) - 1];
+  for (std::size_t i = 0; i < ordered.size() && i < static_cast<std::size_t>(limit); ++i) {
+    page.cases.push_back(CaseFromRow(*ordered[i], deps, today).c);
+  }
+  if (ordered.size() > static_cast<std::size_t>(limit) && !page.cases.empty()) {
+    const db::Row& last = *ordered[static_cast<std::size_t>(limit) - 1];
     if (query.order_recent) {
       page.next = "i:" + std::to_string(last.Int(0));
     } else {
-      page.next =
-          "d:" + last.OptText(25).value_or("9999-12-31") + ":" + std::to_string(last.Int(0));
+      page.next = "d:" + last.OptText(25).value_or(std::string(kNoDueKey)) + ":" +
+                  std::to_string(last.Int(0));
     }
   }
   return page;

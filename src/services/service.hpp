@@ -295,6 +295,18 @@ struct CasePage {
 // holds kCaseView nowhere.
 Result<CasePage> ListCases(db::Conn& conn, const Deps& deps, const auth::Principal& who,
                            const CaseQuery& query);
+// The statement ListCases runs (exposed for the query-plan test). In deadline order over open
+// statuses and scopes of single units it is a UNION ALL of index ranges, one per scope column
+// (unit, origin), status and side of the cursor, each at most limit + 1 rows: `merge` says the
+// rows still need sorting by (due key, id) and de-duplicating. Otherwise one ordered query. An
+// empty `sql` means nothing can match. kInvalidInput ("after") for a malformed cursor.
+struct CaseListStatement {
+  std::string sql;
+  db::Params params;
+  bool merge = false;
+};
+Result<CaseListStatement> CaseListSql(db::Conn& conn, const Deps& deps, const auth::Principal& who,
+                                      const CaseQuery& query);
 // Every matching case (for the Excel/CSV ledger), at most `max` (kInvalidInput beyond).
 Result<std::vector<ServiceCase>> ListAllCases(db::Conn& conn, const Deps& deps,
                                               const auth::Principal& who, CaseQuery query,
