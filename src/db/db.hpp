@@ -93,6 +93,8 @@ struct PoolStats {
   int64_t commits = 0;         // transactions committed (SQLite: batches)
   int64_t committed_jobs = 0;  // write jobs acknowledged (>= commits under group commit)
   int queued_writes = 0;       // write jobs waiting for the writer
+  int64_t checkpoints = 0;     // SQLite: WAL checkpoints run (PostgreSQL: 0)
+  int64_t wal_frames = 0;      // SQLite: frames in the WAL after the last commit
 };
 
 class Database {

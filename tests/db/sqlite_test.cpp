@@ -9,6 +9,7 @@
 
 #include "db/backup.hpp"
 #include "db/migrator.hpp"
+#include "db/sqlite/sqlite_conn.hpp"
 #include "support/db_fixture.hpp"
 
 namespace zhenwu::db {
@@ -81,6 +82,86 @@ TEST(SqliteTest, CloseCheckpointsTheWal) {
   EXPECT_EQ(t->db().Stats().connections, 0);
   RawFile raw(path);
   EXPECT_EQ(raw.Column("SELECT v FROM n"), std::vector<std::string>{"1"});
+}
+
+TEST(SqliteTest, WriterKeepsItsJournalsInMemoryAndLeavesCheckpointsToTheCheckpointer) {
+  auto t = MakeSqlite();
+  ASSERT_TRUE(t);
+  auto writer =
+      t->db().WriteSync<std::vector<int64_t>>([](Conn& c) -> Result<std::vector<int64_t>> {
+        std::vector<int64_t> out;
+        for (const char* sql : {"PRAGMA temp_store", "PRAGMA wal_autocheckpoint",
+                                "PRAGMA journal_size_limit", "PRAGMA synchronous"}) {
+          auto r = c.QueryOne(sql);
+          if (!r) return std::move(r).error();
+          out.push_back((*r)->Int(0));
+        }
+        return out;
+      });
+  ASSERT_TRUE(writer) << writer.error().message;
+  EXPECT_EQ(*writer, (std::vector<int64_t>{2, 0, sqlite::kJournalSizeLimitBytes, 2}))
+      << "temp_store=MEMORY, no autocheckpoint, journal_size_limit, synchronous=FULL";
+  auto reader = Read(t->db(), "PRAGMA temp_store");
+  ASSERT_TRUE(reader);
+  EXPECT_EQ(reader->rows.at(0).Int(0), 2);
+}
+
+// Write jobs of `kib` KiB each until `done` holds after a write (or 20 s pass).
+bool WriteUntil(Database& db, int kib, const std::function<bool()>& done) {
+  const std::string payload(static_cast<std::size_t>(kib) * 1024, 'w');
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (!Write(db, "INSERT INTO blobs (b) VALUES ($1)", {payload})) return false;
+    if (done()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return false;
+}
+
+TEST(SqliteTest, CheckpointsRunOffTheWriterAndTheWalStartsOver) {
+  auto t = MakeSqlite();
+  ASSERT_TRUE(t);
+  ASSERT_TRUE(Write(t->db(), "CREATE TABLE blobs (id INTEGER PRIMARY KEY, b TEXT NOT NULL)"));
+  // About 2,000 frames: past the point where the checkpointer is woken.
+  for (int i = 0; i < 125; ++i)
+    ASSERT_TRUE(Write(t->db(), "INSERT INTO blobs (b) VALUES ($1)", {std::string(64 * 1024, 'a')}));
+  EXPECT_GT(t->db().Stats().wal_frames, 1000);
+  // Once checkpointed, a later write starts the WAL over from its beginning.
+  EXPECT_TRUE(WriteUntil(t->db(), 1, [&] { return t->db().Stats().wal_frames < 100; }))
+      << "the WAL still holds " << t->db().Stats().wal_frames << " frames";
+  EXPECT_GT(t->db().Stats().checkpoints, 0);
+  auto count = Read(t->db(), "SELECT COUNT(*) FROM blobs");
+  ASSERT_TRUE(count);
+  EXPECT_GE(count->rows.at(0).Int(0), 125);
+}
+
+// A read transaction keeps its snapshot, so the frames written after it start stay in the WAL;
+// once it ends the WAL starts over and its file is cut back to the journal size limit.
+TEST(SqliteTest, AnOldSnapshotHoldsTheWalOnlyWhileItLasts) {
+  auto t = MakeSqlite();
+  ASSERT_TRUE(t);
+  ASSERT_TRUE(Write(t->db(), "CREATE TABLE blobs (id INTEGER PRIMARY KEY, b TEXT NOT NULL)"));
+  const std::string path = t->options().url.substr(7);
+  sqlite3* reader = nullptr;
+  ASSERT_EQ(sqlite3_open_v2(path.c_str(), &reader, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(reader, "BEGIN; SELECT COUNT(*) FROM blobs;", nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  // About 24 MB: beyond the writer's own checkpoint threshold and the journal size limit.
+  for (int i = 0; i < 96; ++i)
+    ASSERT_TRUE(
+        Write(t->db(), "INSERT INTO blobs (b) VALUES ($1)", {std::string(256 * 1024, 'a')}));
+  EXPECT_GT(t->db().Stats().wal_frames, 5000);
+  EXPECT_GT(static_cast<int64_t>(fs::file_size(path + "-wal")), sqlite::kJournalSizeLimitBytes);
+  ASSERT_EQ(sqlite3_exec(reader, "COMMIT", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(reader);
+  EXPECT_TRUE(WriteUntil(t->db(), 1,
+                         [&] {
+                           return t->db().Stats().wal_frames < 100 &&
+                                  static_cast<int64_t>(fs::file_size(path + "-wal")) <=
+                                      sqlite::kJournalSizeLimitBytes;
+                         }))
+      << "the WAL still holds " << t->db().Stats().wal_frames << " frames, "
+      << fs::file_size(path + "-wal") << " bytes";
 }
 
 TEST(SqliteTest, SynchronousNormalOnRequestAndNonsenseRefused) {

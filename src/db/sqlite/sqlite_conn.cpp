@@ -58,8 +58,8 @@ Result<std::unique_ptr<SqliteConn>> SqliteConn::Open(const std::string& path, Ro
                                                      const Options& options) {
   std::string synchronous = options.sqlite_synchronous;
   for (char& c : synchronous) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  if (role == Role::kWriter && synchronous != "FULL" && synchronous != "NORMAL" &&
-      synchronous != "EXTRA") {
+  if ((role == Role::kWriter || role == Role::kCheckpointer) && synchronous != "FULL" &&
+      synchronous != "NORMAL" && synchronous != "EXTRA") {
     return Error::Invalid("sqlite_synchronous", "must be FULL, NORMAL or EXTRA");
   }
   sqlite3* db = nullptr;
@@ -81,12 +81,23 @@ Result<std::unique_ptr<SqliteConn>> SqliteConn::Open(const std::string& path, Ro
     if (mode->rows.empty() || mode->rows[0].Text(0) != "wal") {
       return Error::Unavailable("SQLite database " + path + " cannot use WAL mode");
     }
+    // temp_store: each job's SAVEPOINT journal stays in memory instead of a temporary file.
+    // wal_autocheckpoint: the database folds the WAL back from its own checkpointer connection,
+    // off the writer thread.
     for (const std::string& pragma :
-         {std::string("PRAGMA foreign_keys=ON"), "PRAGMA synchronous=" + synchronous}) {
+         {std::string("PRAGMA foreign_keys=ON"), "PRAGMA synchronous=" + synchronous,
+          std::string("PRAGMA temp_store=MEMORY"), std::string("PRAGMA wal_autocheckpoint=0"),
+          "PRAGMA journal_size_limit=" + std::to_string(kJournalSizeLimitBytes)}) {
       if (auto s = Pragma(db, pragma); !s) return std::move(s).error();
     }
   } else if (role == Role::kReader) {
-    if (auto s = Pragma(db, "PRAGMA query_only=ON"); !s) return std::move(s).error();
+    for (const char* pragma : {"PRAGMA query_only=ON", "PRAGMA temp_store=MEMORY"}) {
+      if (auto s = Pragma(db, pragma); !s) return std::move(s).error();
+    }
+  } else if (role == Role::kCheckpointer) {
+    // A checkpoint syncs the WAL before copying it and the database file before the WAL may
+    // be reused, as the writer's own checkpoints did.
+    if (auto s = Pragma(db, "PRAGMA synchronous=" + synchronous); !s) return std::move(s).error();
   }
   return conn;
 }

@@ -19,10 +19,18 @@ namespace zhenwu::db::sqlite {
 // kUnavailable; everything else kInternal. `what` says what was being done.
 Error MakeError(sqlite3* db, int rc, std::string_view what);
 
+// Once every frame of the WAL is folded into the database file, the next write starts the WAL
+// over from its beginning and truncates a file larger than this (journal_size_limit).
+inline constexpr int64_t kJournalSizeLimitBytes = int64_t{16} << 20;
+
 enum class Role {
-  kWriter,  // the one connection that writes: WAL, foreign keys, synchronous as configured
-  kReader,  // query_only
-  kPlain,   // backup and restore: busy timeout only
+  // The one connection that writes: WAL, foreign keys, synchronous as configured, temporary
+  // storage (the savepoint journal of each job) in memory, no automatic checkpoints (see
+  // sqlite_database.cpp).
+  kWriter,
+  kReader,        // query_only, temporary storage in memory
+  kCheckpointer,  // folds the WAL into the database file: synchronous as configured
+  kPlain,         // backup and restore: busy timeout only
 };
 
 class SqliteConn final : public Conn {

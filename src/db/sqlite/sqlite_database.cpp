@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <boost/asio/post.hpp>
+#include <chrono>
 #include <condition_variable>
 #include <cstdio>
 #include <deque>
@@ -47,6 +48,35 @@ void CallDone(const Database::Done& done, Status status) {
 
 Error Closed() { return Error::Unavailable("the database is closed"); }
 
+// Checkpoints (folding the WAL back into the database file). The writer runs with
+// wal_autocheckpoint=0, so a commit never waits for one. After each commit SQLite reports the
+// frames in the WAL (OnWalCommit); from kCheckpointFrames on, and otherwise every
+// kCheckpointEvery while there are commits, the checkpointer thread runs a PASSIVE checkpoint
+// on its own connection: it copies the frames no reader still needs and never blocks the
+// writer. SQLite starts the WAL over (and truncates it to kJournalSizeLimitBytes) only at a
+// write that finds every frame copied, which a checkpoint racing a busy writer may never
+// achieve; so from kWriterCheckpointFrames on the writer itself checkpoints between two
+// transactions (copying only what the checkpointer has not) and its next write starts the WAL
+// over. That bounds the WAL to about kWriterCheckpointFrames plus one group commit, except
+// while a read transaction keeps an older snapshot: the frames after it cannot be copied, the
+// WAL grows for as long as that read lasts, and starts over after it (the writer retries every
+// kCheckpointFrames more frames).
+constexpr int kCheckpointFrames = 1000;  // SQLite's own autocheckpoint default
+constexpr int kWriterCheckpointFrames = 4 * kCheckpointFrames;
+constexpr auto kCheckpointEvery = std::chrono::seconds(1);
+
+// A PASSIVE checkpoint through `db`. Returns whether it ran (SQLITE_BUSY: another checkpoint
+// was running).
+bool CheckpointPassive(sqlite3* db) {
+  const int rc =
+      sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+  if (rc == SQLITE_OK) return true;
+  if (rc != SQLITE_BUSY && rc != SQLITE_LOCKED) {
+    spdlog::warn("SQLite WAL checkpoint failed: {}", sqlite3_errmsg(db));
+  }
+  return false;
+}
+
 // fsync of a file or a folder, so that a rename survives power loss.
 Status SyncPath(const fs::path& path, bool directory) {
   int fd = ::open(path.c_str(), directory ? O_RDONLY | O_DIRECTORY : O_RDONLY);
@@ -85,6 +115,10 @@ class SqliteDatabase final : public Database {
     auto writer = SqliteConn::Open(path_, Role::kWriter, options_);
     if (!writer) return std::move(writer).error();
     writer_ = std::move(*writer);
+    sqlite3_wal_hook(writer_->handle(), &SqliteDatabase::OnWalCommit, this);
+    auto checkpointer = SqliteConn::Open(path_, Role::kCheckpointer, options_);
+    if (!checkpointer) return std::move(checkpointer).error();
+    checkpointer_ = std::move(*checkpointer);
     for (int i = 0; i < options_.read_connections; ++i) {
       auto reader = SqliteConn::Open(path_, Role::kReader, options_);
       if (!reader) return std::move(reader).error();
@@ -93,6 +127,7 @@ class SqliteDatabase final : public Database {
     readers_open_ = options_.read_connections;
     writer_open_ = true;
     writer_thread_ = std::thread([this] { WriterLoop(); });
+    checkpoint_thread_ = std::thread([this] { CheckpointLoop(); });
     return {};
   }
 
@@ -143,6 +178,8 @@ class SqliteDatabase final : public Database {
     stats.in_use += writer_busy_.load() ? 1 : 0;
     stats.commits = commits_.load();
     stats.committed_jobs = committed_jobs_.load();
+    stats.checkpoints = checkpoints_.load();
+    stats.wal_frames = wal_frames_.load();
     return stats;
   }
 
@@ -154,6 +191,13 @@ class SqliteDatabase final : public Database {
       writes_cv_.notify_all();
     }
     if (writer_thread_.joinable()) writer_thread_.join();
+    {
+      std::lock_guard lock(checkpoint_mu_);
+      stopping_checkpointer_ = true;
+      checkpoint_cv_.notify_all();
+    }
+    if (checkpoint_thread_.joinable()) checkpoint_thread_.join();
+    checkpointer_.reset();
     {
       std::unique_lock lock(readers_mu_);
       closing_ = true;
@@ -255,7 +299,50 @@ class SqliteDatabase final : public Database {
       // Only now, with the commit durable, does any caller hear back.
       for (std::size_t i = 0; i < batch.size(); ++i) CallDone(batch[i].done, std::move(outcome[i]));
       batch.clear();
+      CheckpointIfFarBehind();
     }
+  }
+
+  // Called by SQLite on the writer thread after each commit, with the frames now in the WAL.
+  static int OnWalCommit(void* self, sqlite3*, const char*, int frames) {
+    static_cast<SqliteDatabase*>(self)->WalGrew(frames);
+    return SQLITE_OK;
+  }
+
+  void WalGrew(int frames) {
+    wal_frames_ = frames;
+    wrote_since_checkpoint_ = true;
+    if (frames >= kCheckpointFrames && !checkpoint_wanted_.exchange(true)) {
+      std::lock_guard lock(checkpoint_mu_);
+      checkpoint_cv_.notify_one();
+    }
+  }
+
+  void CheckpointLoop() {
+    std::unique_lock lock(checkpoint_mu_);
+    while (true) {
+      checkpoint_cv_.wait_for(lock, kCheckpointEvery, [this] {
+        return stopping_checkpointer_ || checkpoint_wanted_.load();
+      });
+      if (stopping_checkpointer_) return;
+      checkpoint_wanted_ = false;
+      if (!wrote_since_checkpoint_.exchange(false)) continue;
+      lock.unlock();
+      if (CheckpointPassive(checkpointer_->handle())) ++checkpoints_;
+      lock.lock();
+    }
+  }
+
+  // On the writer thread between transactions: see kWriterCheckpointFrames.
+  void CheckpointIfFarBehind() {
+    const int frames = wal_frames_.load();
+    if (frames < kWriterCheckpointFrames) {
+      writer_checkpoint_at_ = kWriterCheckpointFrames;
+      return;
+    }
+    if (frames < writer_checkpoint_at_) return;
+    writer_checkpoint_at_ = frames + kCheckpointFrames;
+    if (CheckpointPassive(writer_->handle())) ++checkpoints_;
   }
 
   // Runs one job inside its own savepoint. Returns the job's status; a failed job's changes
@@ -345,6 +432,17 @@ class SqliteDatabase final : public Database {
   std::atomic<bool> writer_busy_{false};
   std::atomic<int64_t> commits_{0};
   std::atomic<int64_t> committed_jobs_{0};
+
+  std::unique_ptr<SqliteConn> checkpointer_;
+  std::thread checkpoint_thread_;
+  std::mutex checkpoint_mu_;
+  std::condition_variable checkpoint_cv_;
+  bool stopping_checkpointer_ = false;
+  std::atomic<bool> checkpoint_wanted_{false};
+  std::atomic<bool> wrote_since_checkpoint_{false};
+  std::atomic<int> wal_frames_{0};
+  std::atomic<int64_t> checkpoints_{0};
+  int writer_checkpoint_at_ = kWriterCheckpointFrames;  // writer thread only
 };
 
 }  // namespace
