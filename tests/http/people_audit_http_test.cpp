@@ -205,6 +205,62 @@ TEST_P(PeopleAuditHttpTest, AuditPageFiltersAndScopes) {
   EXPECT_EQ(clerk.Get("/admin/audit.csv").status, 403);
 }
 
+// Events not chained yet are listed (序号 待入链) in the order they were recorded, with chained
+// ones; chaining gives them their seq; the keyset cursor (an id) pages across both kinds.
+TEST_P(PeopleAuditHttpTest, UnchainedEventsAreListedAndPagedWithChainedOnes) {
+  auto& db = server_->app().db();
+  auto record = [&](int from, int to) {
+    for (int i = from; i < to; ++i) {
+      ASSERT_TRUE(db.WriteSync<bool>([&](db::Conn& c) -> Result<bool> {
+        if (auto s =
+                audit::Record(c, server_->clock(), audit::Actor{std::nullopt, "system", "", ""},
+                              audit::Entry{.action = "test.page",
+                                           .unit_id = tree_.village2,
+                                           .summary = "〔" + std::to_string(i) + "〕"});
+            !s) {
+          return s.error();
+        }
+        return true;
+      }));
+    }
+  };
+  record(0, 30);
+  ASSERT_TRUE(audit::ChainPending(db));
+  record(30, 60);  // left unchained: no background job in tests
+  auto auditor = SignedIn("auditor");
+  auto first = auditor.Get("/admin/audit?action=test.page");
+  ASSERT_EQ(first.status, 200);
+  EXPECT_NE(first.body.find("<td>待入链</td>"), std::string::npos) << first.body;
+  for (int i : {59, 30, 29, 10}) {
+    EXPECT_NE(first.body.find("〔" + std::to_string(i) + "〕"), std::string::npos) << i;
+  }
+  EXPECT_EQ(first.body.find("〔9〕"), std::string::npos);
+  EXPECT_LT(first.body.find("〔59〕"), first.body.find("〔30〕"));  // newest first
+  EXPECT_LT(first.body.find("〔30〕"), first.body.find("〔29〕"));
+  const auto at = first.body.find("before=");
+  ASSERT_NE(at, std::string::npos) << first.body;
+  const auto end = first.body.find('"', at);
+  std::string next = first.body.substr(at, end - at);
+  auto second = auditor.Get("/admin/audit?action=test.page&" + next);
+  ASSERT_EQ(second.status, 200);
+  for (int i = 0; i < 10; ++i) {
+    EXPECT_NE(second.body.find("〔" + std::to_string(i) + "〕"), std::string::npos) << i;
+  }
+  EXPECT_EQ(second.body.find("〔10〕"), std::string::npos);
+  EXPECT_EQ(second.body.find("待入链"), std::string::npos);
+
+  ASSERT_TRUE(audit::ChainPending(db));
+  auto chained = auditor.Get("/admin/audit?action=test.page");
+  ASSERT_EQ(chained.status, 200);
+  EXPECT_EQ(chained.body.find("待入链"), std::string::npos) << chained.body;
+  auto csv = auditor.Get("/admin/audit.csv?action=test.page");
+  ASSERT_EQ(csv.status, 200);
+  EXPECT_EQ(csv.body.find("待入链"), std::string::npos);
+  auto report = audit::Verify(db);
+  ASSERT_TRUE(report);
+  EXPECT_TRUE(report->intact) << audit::FormatReport(*report);
+}
+
 TEST_P(PeopleAuditHttpTest, CsvExportHasBomChineseHeadersAndNoFormulas) {
   auto& db = server_->app().db();
   ASSERT_TRUE(db.WriteSync<bool>([&](db::Conn& c) -> Result<bool> {
@@ -226,7 +282,8 @@ TEST_P(PeopleAuditHttpTest, CsvExportHasBomChineseHeadersAndNoFormulas) {
   EXPECT_NE(csv.body.find("'=cmd|"), std::string::npos) << csv.body;
   EXPECT_NE(csv.body.find("\"'+SUM(1,2)\""), std::string::npos) << csv.body;
   EXPECT_EQ(csv.body.find(",=cmd"), std::string::npos);
-  EXPECT_EQ(csv.body.find("people.resident.create"), std::string::npos);  // filter applies
+  EXPECT_EQ(csv.body.find("people.resident.create"), std::string::npos);   // filter applies
+  EXPECT_NE(csv.body.find("\r\n待入链,"), std::string::npos) << csv.body;  // not chained yet
 }
 
 INSTANTIATE_TEST_SUITE_P(Http, PeopleAuditHttpTest, AllBackends(), BackendParamName);
