@@ -695,6 +695,7 @@ asio::awaitable<http::Response> CreateCaseApi(const Env& env, BlockingPool& pool
     return Outcome{std::move(*created), false};
   };
   auto done = co_await env.db.Write<Outcome>(work);
+  env.caches->CasesChanged();
   if (!done) co_return Fail(done.error());
   auto res = JsonOk(done->replayed ? status::ok : status::created, CaseJson(done->c, true));
   res.set(field::location, CasePath(done->c.number));
@@ -804,6 +805,7 @@ asio::awaitable<http::Response> TransitionApi(const Env& env, BlockingPool& pool
     return Outcome{std::move(*mine), false};
   };
   auto done = co_await env.db.Write<Outcome>(work);
+  env.caches->CasesChanged();
   if (!done) co_return Fail(done.error());
   auto res = JsonOk(status::ok, CaseJson(done->c, true));
   if (done->replayed) res.set("Idempotent-Replayed", "true");

@@ -10,6 +10,7 @@
 #include <memory>
 
 #include "calendar/store.hpp"
+#include "services/desk_cache.hpp"
 #include "services/service.hpp"
 #include "web/module.hpp"
 
@@ -31,6 +32,9 @@ struct Env {
   int due_soon_days = 2;
   int followup_days = 5;
   int64_t max_upload_bytes = 10 * 1024 * 1024;  // per file
+  // The desks' counts and overview for a few seconds; CasesChanged() after every committed
+  // write of a case, a rating or a follow-up.
+  std::shared_ptr<CaseCaches> caches = std::make_shared<CaseCaches>();
 
   // Deps for one piece of work, with the calendar snapshot read through `conn`.
   struct Bound {

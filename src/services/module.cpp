@@ -19,6 +19,7 @@ void Register(web::ModuleContext& ctx) {
       .due_soon_days = static_cast<int>(ctx.config.due_soon_days),
       .followup_days = static_cast<int>(ctx.config.followup_days),
       .max_upload_bytes = ctx.config.max_upload_mb * 1024 * 1024,
+      .caches = std::make_shared<CaseCaches>(),
   });
   RegisterPublicRoutes(ctx, env);
   RegisterDeskRoutes(ctx, env);

@@ -1004,6 +1004,7 @@ class Pages {
       return Outcome{receipt, false};
     };
     auto done = co_await env_->db.Write<Outcome>(work);
+    env_->caches->CasesChanged();
     if (!done) {
       if (done.error().code != ErrorCode::kInvalidInput) co_return Refuse(req, done.error());
       // Files refused first, then what the service found, without repeating a refused file.
@@ -1437,7 +1438,9 @@ class Pages {
       if (auto f = web::FinishOnce(c, token, result); !f) return std::move(f).error();
       return result;
     };
-    co_return co_await env_->db.Write<std::string>(work);
+    auto stepped = co_await env_->db.Write<std::string>(work);
+    env_->caches->CasesChanged();
+    co_return stepped;
   }
 
   // The answer to a failed applicant step: the page again with the message (input kept).
@@ -1575,6 +1578,7 @@ class Pages {
       return result;
     };
     auto rated = co_await env_->db.Write<std::string>(work);
+    env_->caches->CasesChanged();
     if (!rated) co_return co_await StepFailed(req, rated.error(), st, p, "rate", kNoIds);
     co_return http::Redirect(rated->empty() ? result : *rated);
   }

@@ -782,6 +782,50 @@ TEST_P(ServicesDeskTest, ProxyApplicationOnlyForTheCadresOwnVillage) {
   EXPECT_EQ(clerk.Get("/desk/apply").status, 403);
 }
 
+// The queue's counts and the leader's overview are kept for a few seconds, but never across a
+// step taken through this server: the next page counts again.
+TEST_P(ServicesDeskTest, CountsAndOverviewFollowAStepAtOnce) {
+  const std::string a = NewCase("黄二妹", 1);
+  NewCase("韦小宝", 2);
+  auto clerk = SignedIn("clerk1");
+  auto leader = SignedIn("leader1");
+  const std::regex two_waiting("id=\"count-submitted\"[^>]*><span class=\"desk-count-n\">2<");
+  const std::regex one_waiting("id=\"count-submitted\"[^>]*><span class=\"desk-count-n\">1<");
+  const std::regex one_handled("id=\"count-accepted\"[^>]*><span class=\"desk-count-n\">1<");
+  auto res = clerk.Get("/desk/cases");
+  ASSERT_EQ(res.status, 200);
+  EXPECT_TRUE(std::regex_search(res.body, two_waiting));
+  auto overview = leader.Get("/desk/overview");
+  ASSERT_EQ(overview.status, 200);
+  const std::string open_two = "href=\"/desk/cases?unit=" + std::to_string(tree_.window) + "\">2<";
+  EXPECT_TRUE(Has(overview.body, open_two));
+
+  auto accepted =
+      PostFromPage(clerk, CasePath(a), CasePath(a) + "/accept", {{"expect_status", "submitted"}});
+  ASSERT_EQ(accepted.status, 303) << accepted.body.substr(0, 2000);
+  res = clerk.Get("/desk/cases");
+  ASSERT_EQ(res.status, 200);
+  EXPECT_TRUE(std::regex_search(res.body, one_waiting));
+  EXPECT_TRUE(std::regex_search(res.body, one_handled));
+
+  // 办结 through the desk: one case left open, one completed in the overview's period.
+  auto page = clerk.Get(CasePath(a));
+  auto completed = PostMultipart(clerk, CasePath(a) + "/complete",
+                                 {{"_csrf", CsrfFromPage(page.body)},
+                                  {"_once", InputValue(page.body, "_once")},
+                                  {"expect_status", "accepted"},
+                                  {"result", "已批准，低保金次月发放"}});
+  ASSERT_EQ(completed.status, 303) << completed.body.substr(0, 2000);
+  res = clerk.Get("/desk/cases");
+  EXPECT_TRUE(std::regex_search(res.body, one_waiting));
+  EXPECT_FALSE(std::regex_search(res.body, one_handled));
+  overview = leader.Get("/desk/overview");
+  ASSERT_EQ(overview.status, 200);
+  EXPECT_FALSE(Has(overview.body, open_two));
+  EXPECT_TRUE(
+      Has(overview.body, "href=\"/desk/cases?unit=" + std::to_string(tree_.window) + "\">1<"));
+}
+
 INSTANTIATE_TEST_SUITE_P(Http, ServicesDeskTest, AllBackends(), BackendParamName);
 
 }  // namespace
