@@ -2,6 +2,8 @@
 // The audit log (等保 2.0 安全审计): an append-only record of security-relevant and data-changing
 // events, hash-chained row by row so that any change to a stored row, or a row removed from the
 // middle, is detected by Verify(). Pruning old rows keeps the chain verifiable through an anchor.
+// Events are recorded unchained (no lock, so audited writers do not queue on each other) and
+// linked into the chain shortly after they commit by Chain() (docs/audit.md, "The chain").
 
 #include <cstdint>
 #include <optional>
