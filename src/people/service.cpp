@@ -142,26 +142,26 @@ Result<Resident> CreateResident(db::Conn& conn, const Clock& clock, const Keys& 
   auto clean = ValidateResident(clock, input);
   if (!clean) return std::move(clean).error();
   const std::string id_idx = keys.BlindIndex("id_card", clean->id_card);
-  auto existing = ResidentWhere(conn, "id_card_idx = $1", {id_idx});
-  if (!existing) return std::move(existing).error();
-  if (*existing) return Duplicate("id_card", "该身份证号码已登记");
   const std::string phone_idx =
       clean->phone.empty() ? std::string() : keys.BlindIndex("phone", clean->phone);
   const int64_t now = clock.NowMs();
   auto inserted = conn.QueryOne(
       "INSERT INTO people_residents (name, id_card_enc, id_card_idx, id_card_mask, phone_enc, "
       "phone_idx, phone_mask, village_unit_id, address, demo, created_at_ms, updated_at_ms) "
-      "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11) RETURNING " +
+      "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11) "
+      // A registered number inserts nothing (and, unlike a failed statement, leaves a
+      // PostgreSQL transaction usable), so no read is needed beforehand.
+      "ON CONFLICT (id_card_idx) DO NOTHING RETURNING " +
           std::string(kResidentColumns),
       {clean->name, keys.Encrypt(clean->id_card), id_idx, MaskIdCard(clean->id_card),
        clean->phone.empty() ? db::Value() : db::Value(keys.Encrypt(clean->phone)),
        OptText(phone_idx), clean->phone.empty() ? std::string() : MaskPhone(clean->phone),
        input.village_unit_id, clean->address, int64_t{input.demo ? 1 : 0}, now});
   if (!inserted && inserted.error().code == ErrorCode::kConflict) {
-    return Duplicate("id_card", "该身份证号码已登记");  // a concurrent registration won
+    return Duplicate("id_card", "该身份证号码已登记");
   }
   if (!inserted) return std::move(inserted).error();
-  if (!*inserted) return Error::Internal("insert returned no row");
+  if (!*inserted) return Duplicate("id_card", "该身份证号码已登记");
   Resident r = ResidentFromRow(**inserted);
   audit::Entry entry{.action = "people.resident.create",
                      .entity = "resident",

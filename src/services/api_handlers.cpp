@@ -608,9 +608,26 @@ Result<std::optional<std::string>> Claim(const Env& env, db::Conn& c, const std:
   return std::optional<std::string>(std::move(number));
 }
 
+// What a create needs to know of its service before Apply (which loads it in full): its id and
+// the path of its window. One indexed read, so a create does not load the service twice.
+struct ServiceRef {
+  int64_t id = 0;
+  std::string unit_path;
+};
+Result<std::optional<ServiceRef>> FindServiceRef(db::Conn& conn, int64_t id,
+                                                 const std::string& code) {
+  const std::string sql =
+      "SELECT s.id, u.path FROM services_services s JOIN org_units u ON u.id = s.unit_id WHERE " +
+      std::string(id > 0 ? "s.id = $1" : "s.code = $1");
+  auto row = conn.QueryOne(sql, {id > 0 ? db::Value{id} : db::Value{code}});
+  if (!row) return std::move(row).error();
+  if (!*row) return std::optional<ServiceRef>();
+  return std::optional<ServiceRef>(ServiceRef{(*row)->Int(0), (*row)->Text(1)});
+}
+
 // The caller's usual channel when a create names none: a citizen applies online, a clerk of the
 // service's window at the window, anyone else (a village cadre) on a villager's behalf.
-Channel DefaultChannel(const Principal& who, const Service& service) {
+Channel DefaultChannel(const Principal& who, const ServiceRef& service) {
   if (who.kind == Principal::Kind::kCitizen) return Channel::kOnline;
   if (auth::Authorize(&who, auth::Permission::kCaseHandle, service.unit_path)) {
     return Channel::kWindow;
@@ -678,7 +695,7 @@ asio::awaitable<http::Response> CreateCaseApi(const Env& env, BlockingPool& pool
       return Outcome{std::move(*first), true};
     }
     ApplyInput in = input;
-    auto service = service_id > 0 ? GetService(c, service_id) : GetServiceByCode(c, service_code);
+    auto service = FindServiceRef(c, service_id, service_code);
     if (!service) return std::move(service).error();
     if (!*service) {
       return Error::Invalid(service_id > 0 ? "service_id" : "service_code", S(env, "no_service"));

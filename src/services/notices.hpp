@@ -11,7 +11,14 @@
 
 namespace zhenwu::services {
 
+// Queues `text` for the applicant of case `c` (c.id, c.number, c.applicant_user_id are used):
+// to their account's inbox, and by SMS to the phone stored on the case (read and decrypted here;
+// a phone that no longer decrypts only loses the SMS).
 Status QueueApplicantNotice(db::Conn& conn, const Deps& deps, const ServiceCase& c, Action action,
                             std::string_view text);
+// The same for a case whose applicant's mobile number (normalised) is at hand, as when it was
+// just created: nothing is read back.
+Status QueueApplicantNoticeTo(db::Conn& conn, const Deps& deps, const ServiceCase& c,
+                              std::string_view phone, std::string_view text);
 
 }  // namespace zhenwu::services

@@ -119,7 +119,7 @@ Status LoadMaterials(db::Conn& conn, Service& s) {
 }
 
 Result<std::optional<Service>> ServiceWhere(db::Conn& conn, std::string_view where,
-                                            const db::Params& params) {
+                                            const db::Params& params, bool materials = true) {
   auto row = conn.QueryOne(std::string("SELECT ") + std::string(kServiceCols) +
                                " FROM services_services s JOIN org_units u ON u.id = s.unit_id "
                                "WHERE " +
@@ -128,7 +128,9 @@ Result<std::optional<Service>> ServiceWhere(db::Conn& conn, std::string_view whe
   if (!row) return std::move(row).error();
   if (!*row) return std::optional<Service>{};
   Service s = ServiceFromRow(**row);
-  if (auto st = LoadMaterials(conn, s); !st) return std::move(st).error();
+  if (materials) {
+    if (auto st = LoadMaterials(conn, s); !st) return std::move(st).error();
+  }
   return std::optional<Service>{std::move(s)};
 }
 
@@ -458,13 +460,25 @@ Result<std::string> TownCodeFor(db::Conn& conn, std::string_view path) {
     ids.push_back(v);
     i = j + 1;
   }
+  if (ids.empty()) return Error::Internal("办件所属单位不存在");
+  // The units on the path in one read (a path is a handful of levels deep).
+  std::string sql = "SELECT id, code, kind FROM org_units WHERE id IN (";
+  db::Params params;
+  for (std::size_t k = 0; k < ids.size(); ++k) {
+    sql += (k == 0 ? "$" : ", $") + std::to_string(k + 1);
+    params.emplace_back(ids[k]);
+  }
+  sql += ")";
+  auto rows = conn.Query(sql, params);
+  if (!rows) return std::move(rows).error();
   std::string root_code;
   for (auto it = ids.rbegin(); it != ids.rend(); ++it) {
-    auto u = org::FindUnit(conn, *it);
-    if (!u) return std::move(u).error();
-    if (!*u) continue;
-    if ((*u)->kind == org::UnitKind::kTown) return (*u)->code;
-    root_code = (*u)->code;
+    const auto u = std::find_if(rows->rows.begin(), rows->rows.end(),
+                                [&](const db::Row& r) { return r.Int(0) == *it; });
+    if (u == rows->rows.end()) continue;
+    const auto kind = org::KindFromName(u->Text(2)).value_or(org::UnitKind::kTown);  // as org's
+    if (kind == org::UnitKind::kTown) return u->Text(1);
+    root_code = u->Text(1);
   }
   if (root_code.empty()) return Error::Internal("办件所属单位不存在");
   return root_code;
@@ -481,27 +495,32 @@ Result<int64_t> NextSequence(db::Conn& conn, const std::string& prefix) {
   return (**row).Int(0);
 }
 
-Status InsertEvent(db::Conn& conn, int64_t case_id, Action action, std::optional<CaseStatus> from,
-                   CaseStatus to, int64_t at_ms, std::optional<int64_t> actor_id,
-                   std::string_view actor_name, std::string_view unit_name, std::string_view note,
-                   bool public_note = true) {
+// Returns the new event's id.
+Result<int64_t> InsertEvent(db::Conn& conn, int64_t case_id, Action action,
+                            std::optional<CaseStatus> from, CaseStatus to, int64_t at_ms,
+                            std::optional<int64_t> actor_id, std::string_view actor_name,
+                            std::string_view unit_name, std::string_view note,
+                            bool public_note = true) {
   db::Value from_v;
   if (from) from_v = std::string(StatusName(*from));
   db::Value actor_v;
   if (actor_id) actor_v = *actor_id;
-  auto r = conn.Exec(
+  auto r = conn.QueryOne(
       "INSERT INTO services_case_events (case_id, action, from_status, to_status, at_ms, "
       "actor_user_id, actor_name, unit_name, note, public_note) VALUES ($1, $2, $3, $4, $5, $6, "
-      "$7, $8, $9, $10)",
+      "$7, $8, $9, $10) RETURNING id",
       {case_id, std::string(ActionName(action)), from_v, std::string(StatusName(to)), at_ms,
        actor_v, std::string(actor_name), std::string(unit_name), std::string(note),
        int64_t{public_note ? 1 : 0}});
   if (!r) return std::move(r).error();
-  return {};
+  if (!*r) return Error::Internal("event insert returned no row");
+  return (**r).Int(0);
 }
 
+// With `inserted`, appends each file as GetCase would read it back.
 Status InsertFiles(db::Conn& conn, int64_t case_id, const std::vector<UploadedFile>& files,
-                   const Service* service, std::string_view kind, int round, int64_t now_ms) {
+                   const Service* service, std::string_view kind, int round, int64_t now_ms,
+                   std::vector<CaseFile>* inserted = nullptr) {
   for (const auto& f : files) {
     std::string material_name;
     if (service && f.material_id != 0) {
@@ -509,13 +528,18 @@ Status InsertFiles(db::Conn& conn, int64_t case_id, const std::vector<UploadedFi
         if (m.id == f.material_id) material_name = m.name;
       }
     }
-    auto r = conn.Exec(
+    auto r = conn.QueryOne(
         "INSERT INTO services_case_files (case_id, material_id, material_name, kind, sha256, "
         "name, content_type, size, round, uploaded_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, "
-        "$8, $9, $10)",
+        "$8, $9, $10) RETURNING id",
         {case_id, f.material_id, material_name, std::string(kind), f.sha256, f.name, f.content_type,
          f.size, int64_t{round}, now_ms});
     if (!r) return std::move(r).error();
+    if (!*r) return Error::Internal("file insert returned no row");
+    if (inserted) {
+      inserted->push_back(CaseFile{(**r).Int(0), f.material_id, material_name, std::string(kind),
+                                   f.sha256, f.name, f.content_type, f.size, round, false, now_ms});
+    }
   }
   return {};
 }
@@ -752,7 +776,10 @@ Result<std::vector<Service>> ListServices(db::Conn& conn, const ServiceQuery& qu
 
 Result<ServiceCase> Apply(db::Conn& conn, const Deps& deps, const audit::Actor& actor,
                           const auth::Principal* who, const ApplyInput& input) {
-  auto svc = GetService(conn, input.service_id);
+  // The materials matter only to check and name files, or to ask for the required ones (not at
+  // the window, where the clerk sees the paper originals).
+  const bool need_materials = !input.files.empty() || input.channel != Channel::kWindow;
+  auto svc = ServiceWhere(conn, "s.id = $1", {input.service_id}, need_materials);
   if (!svc) return std::move(svc).error();
   if (!*svc) return Error::Invalid("service_id", "请选择要办理的事项");
   const Service& service = **svc;
@@ -947,23 +974,58 @@ Result<ServiceCase> Apply(db::Conn& conn, const Deps& deps, const audit::Actor& 
        FormatDate(due),
        now});
   if (!inserted) return std::move(inserted).error();
-  const int64_t case_id = (**inserted).Int(0);
-  if (auto s = InsertFiles(conn, case_id, input.files, &service, "material", 0, now); !s) {
-    return std::move(s).error();
-  }
-  std::string who_name = "申请人";
-  if (input.channel == Channel::kProxy) who_name = agent_name + "（代办）";
-  if (input.channel == Channel::kWindow) who_name = agent_name;
-  const std::string origin_name = input.channel == Channel::kProxy ? village->name : "";
-  if (auto s = InsertEvent(conn, case_id, Action::kSubmit, std::nullopt, CaseStatus::kSubmitted,
-                           now, agent_id ? agent_id : applicant_user, who_name, origin_name,
-                           std::string(ChannelLabel(input.channel)));
+  // The case as GetCase would read it back, built from what was just written.
+  ServiceCase made;
+  made.id = (**inserted).Int(0);
+  made.number = number;
+  made.service_id = service.id;
+  made.service_name = service.name;
+  made.unit_id = service.unit_id;
+  made.unit_path = service.unit_path;
+  made.unit_name = service.unit_name;
+  made.origin_unit_id = origin_id;
+  made.origin_path = origin_path;
+  made.channel = input.channel;
+  made.status = CaseStatus::kSubmitted;
+  made.applicant_kind = person ? "person" : "enterprise";
+  made.resident_id = resident_id;
+  made.enterprise_id = enterprise_id;
+  made.applicant_user_id = applicant_user;
+  made.applicant_name = name;
+  made.applicant_phone_mask = people::MaskPhone(*phone);
+  made.agent_user_id = agent_id;
+  made.agent_name = agent_name;
+  made.description = description;
+  made.promised_days = service.promised_days;
+  made.clock = clock;
+  made.due = due;
+  made.due_state = StateOn(deps.calendar, due, today, deps.due_soon_days);
+  made.created_at_ms = now;
+  made.updated_at_ms = now;
+  if (auto s = InsertFiles(conn, made.id, input.files, &service, "material", 0, now, &made.files);
       !s) {
     return std::move(s).error();
   }
-  auto made = Reload(conn, deps, number, false);
-  if (!made) return std::move(made).error();
-  if (auto s = Notify(conn, deps, *made, Action::kSubmit); !s) return std::move(s).error();
+  CaseEvent submitted;
+  submitted.action = Action::kSubmit;
+  submitted.to_status = CaseStatus::kSubmitted;
+  submitted.at_ms = now;
+  submitted.actor_user_id = agent_id ? agent_id : applicant_user;
+  submitted.actor_name = "申请人";
+  if (input.channel == Channel::kProxy) submitted.actor_name = agent_name + "（代办）";
+  if (input.channel == Channel::kWindow) submitted.actor_name = agent_name;
+  if (input.channel == Channel::kProxy) submitted.unit_name = village->name;
+  submitted.note = std::string(ChannelLabel(input.channel));
+  auto event_id = InsertEvent(conn, made.id, submitted.action, std::nullopt, submitted.to_status,
+                              now, submitted.actor_user_id, submitted.actor_name,
+                              submitted.unit_name, submitted.note);
+  if (!event_id) return std::move(event_id).error();
+  submitted.id = *event_id;
+  made.events.push_back(std::move(submitted));
+  if (auto s = QueueApplicantNoticeTo(conn, deps, made, *phone, NoticeText(made, Action::kSubmit));
+      !s) {
+    return std::move(s).error();
+  }
   return made;
 }
 
