@@ -551,6 +551,35 @@ TEST_P(ServicesPublicTest, TenWrongTriesAre429UntilTheWindowEnds) {
   EXPECT_EQ(Track(other, number, "5678").status, 303);
 }
 
+// The per-number limit on its own: wrong digits for one case number from ten different
+// addresses (behind a trusted proxy) block that number, also for an eleventh address with the
+// right digits, while that address can still track other numbers.
+TEST_P(ServicesPublicTest, TenWrongTriesForOneNumberFromManyAddressesBlockThatNumber) {
+  Start([](Config& c) { c.trust_proxy = true; });
+  if (IsSkipped()) return;
+  auto applicant = server_->Client();
+  const std::string number = ApplyOnline(applicant);
+  const std::string second = ApplyOnline(applicant);
+  ASSERT_NE(number, second);
+  auto track_from = [&](const std::string& ip, const std::string& n, const std::string& digits) {
+    HttpClient client = server_->Client();
+    return client.PostForm("/track",
+                           {{"_csrf", CsrfToken(client)}, {"number", n}, {"phone4", digits}},
+                           {{"X-Forwarded-For", ip}});
+  };
+  for (int i = 0; i < 10; ++i) {
+    ASSERT_EQ(track_from("10.0.0." + std::to_string(i + 1), number, "0000").status, 422) << i;
+  }
+  auto blocked = track_from("10.0.1.1", number, "5678");
+  EXPECT_EQ(blocked.status, 429);
+  EXPECT_TRUE(Has(blocked.body, "查询错误次数太多"));
+  // The same fresh address is not blocked for another number.
+  EXPECT_EQ(track_from("10.0.1.1", second, "5678").status, 303);
+
+  server_->clock().Advance(int64_t{15} * 60 * 1000 + 1000);
+  EXPECT_EQ(track_from("10.0.1.2", number, "5678").status, 303);
+}
+
 TEST_P(ServicesPublicTest, CorrectionShowsTheWholeListAndTakesOnlyThoseFiles) {
   auto client = server_->Client();
   const std::string number = ApplyOnline(client);
