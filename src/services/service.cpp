@@ -1767,15 +1767,23 @@ Result<CasePage> ListCases(db::Conn& conn, const Deps& deps, const auth::Princip
   ordered.reserve(rows->rows.size());
   for (const auto& r : rows->rows) ordered.push_back(&r);
   if (statement->merge) {
-    auto due_key = [](const db::Row* r) {
-      return std::pair{r->OptText(25).value_or(std::string(kNoDueKey)), r->Int(0)};
+    struct Keyed {
+      std::string due;
+      int64_t id;
+      const db::Row* row;
     };
-    std::sort(ordered.begin(), ordered.end(),
-              [&](const db::Row* a, const db::Row* b) { return due_key(a) < due_key(b); });
-    ordered.erase(
-        std::unique(ordered.begin(), ordered.end(),
-                    [](const db::Row* a, const db::Row* b) { return a->Int(0) == b->Int(0); }),
-        ordered.end());
+    std::vector<Keyed> keyed;
+    keyed.reserve(ordered.size());
+    for (const db::Row* r : ordered) {
+      keyed.push_back({r->OptText(25).value_or(std::string(kNoDueKey)), r->Int(0), r});
+    }
+    std::sort(keyed.begin(), keyed.end(), [](const Keyed& a, const Keyed& b) {
+      return a.due != b.due ? a.due < b.due : a.id < b.id;
+    });
+    ordered.clear();
+    for (const auto& k : keyed) {
+      if (ordered.empty() || ordered.back()->Int(0) != k.id) ordered.push_back(k.row);
+    }
   }
   for (std::size_t i = 0; i < ordered.size() && i < static_cast<std::size_t>(limit); ++i) {
     page.cases.push_back(CaseFromRow(*ordered[i], deps, today).c);
