@@ -118,6 +118,20 @@ bool BlankRow(const MaterialRow& r) {
   return people::Trim(r.name).empty() && people::Trim(r.note).empty() && r.sample_sha256.empty();
 }
 
+// Inside a calendar edit's transaction: the stored deadlines of running cases follow the new
+// calendar (read back from this transaction, so it includes the edit).
+Result<int64_t> FollowCalendar(const Env& env, db::Conn& c) {
+  auto cal = calendar::Load(c);
+  if (!cal) return std::move(cal).error();
+  const Deps deps{env.clock, *env.keys, *cal, env.due_soon_days, env.followup_days};
+  return RefreshDeadlines(c, deps);
+}
+
+// "&moved=N" for the page's notice when a calendar edit moved N deadlines, else nothing.
+std::string MovedParam(int64_t moved) {
+  return moved > 0 ? "&moved=" + std::to_string(moved) : std::string();
+}
+
 class Admin {
  public:
   Admin(web::ModuleContext& ctx, std::shared_ptr<Env> env)
@@ -768,17 +782,32 @@ class Admin {
     }
     const http::Form& q = req.QueryForm();
     const std::string done = q.GetOr("done");
+    std::string notice;
     if (done == "saved" || done == "removed") {
-      data.set("notice", T("services.admin.calendar_" + done));
+      notice = T("services.admin.calendar_" + done);
     } else if (done == "imported") {
-      std::string text = T("services.admin.calendar_imported");
+      notice = T("services.admin.calendar_imported");
       const std::string n = q.GetOr("n");
-      const auto at = text.find("{n}");
-      if (at != std::string::npos) text.replace(at, 3, ParseId(n) ? n : "0");
-      data.set("notice", text);
+      const auto at = notice.find("{n}");
+      if (at != std::string::npos) notice.replace(at, 3, ParseId(n) ? n : "0");
     }
+    // How many running cases' deadlines the change moved (RefreshDeadlines).
+    const std::string moved = q.GetOr("moved");
+    if (!notice.empty() && ParseId(moved)) {
+      std::string text = T("services.admin.calendar_moved");
+      const auto at = text.find("{n}");
+      if (at != std::string::npos) text.replace(at, 3, moved);
+      notice += text;
+    }
+    if (!notice.empty()) data.set("notice", notice);
     co_return Render(req, T("services.admin.calendar_title"), "services_admin_calendar",
                      std::move(data), status);
+  }
+
+  // After a calendar edit committed: the next deadline computation and the desks' counts see it.
+  void CalendarChanged() const {
+    env_->calendar->Invalidate();
+    env_->caches->CasesChanged();
   }
 
   int YearOf(const Request& req) const {
@@ -819,13 +848,13 @@ class Admin {
     DayForm form{people::Trim(body.GetOr("date")), body.GetOr("kind"), body.GetOr("name")};
     const Env& env = *env_;
     const audit::Actor actor = ActorOf(req, *who);
-    auto work = [&env, &actor, &form](db::Conn& c) -> Result<bool> {
+    auto work = [&env, &actor, &form](db::Conn& c) -> Result<int64_t> {
       if (auto s = calendar::SetDay(c, env.clock, actor, form.date, form.kind, form.name); !s) {
         return std::move(s).error();
       }
-      return true;
+      return FollowCalendar(env, c);
     };
-    auto done = co_await env_->db.Write<bool>(work);
+    auto done = co_await env_->db.Write<int64_t>(work);
     Date d;
     const int year = ParseDate(form.date, &d) ? d.year : YearOf(req);
     if (!done) {
@@ -833,8 +862,9 @@ class Admin {
       co_return co_await CalendarPage(req, year, form, &done.error(), nullptr,
                                       HttpStatus::unprocessable_entity);
     }
-    env_->calendar->Invalidate();
-    co_return http::Redirect("/admin/calendar?year=" + std::to_string(year) + "&done=saved");
+    CalendarChanged();
+    co_return http::Redirect("/admin/calendar?year=" + std::to_string(year) + "&done=saved" +
+                             MovedParam(*done));
   }
 
   asio::awaitable<Response> RemoveDayPost(Request& req) {
@@ -845,14 +875,15 @@ class Admin {
     if (!ParseDate(date, &d)) co_return Refuse(req, Error::NotFound());
     const Env& env = *env_;
     const audit::Actor actor = ActorOf(req, *who);
-    auto work = [&env, &actor, &date](db::Conn& c) -> Result<bool> {
+    auto work = [&env, &actor, &date](db::Conn& c) -> Result<int64_t> {
       if (auto s = calendar::RemoveDay(c, env.clock, actor, date); !s) return std::move(s).error();
-      return true;
+      return FollowCalendar(env, c);
     };
-    auto done = co_await env_->db.Write<bool>(work);
+    auto done = co_await env_->db.Write<int64_t>(work);
     if (!done) co_return Refuse(req, done.error());
-    env_->calendar->Invalidate();
-    co_return http::Redirect("/admin/calendar?year=" + std::to_string(d.year) + "&done=removed");
+    CalendarChanged();
+    co_return http::Redirect("/admin/calendar?year=" + std::to_string(d.year) + "&done=removed" +
+                             MovedParam(*done));
   }
 
   asio::awaitable<Response> ImportPost(Request& req) {
@@ -878,19 +909,23 @@ class Admin {
     if (csv.rfind("\xEF\xBB\xBF", 0) == 0) csv.erase(0, 3);
     const Env& env = *env_;
     const audit::Actor actor = ActorOf(req, *who);
-    auto work = [&env, &actor, &csv](db::Conn& c) {
-      return calendar::ImportCsv(c, env.clock, actor, csv);
+    auto work = [&env, &actor, &csv](db::Conn& c) -> Result<std::pair<int, int64_t>> {
+      auto n = calendar::ImportCsv(c, env.clock, actor, csv);
+      if (!n) return std::move(n).error();
+      auto moved = FollowCalendar(env, c);
+      if (!moved) return std::move(moved).error();
+      return std::pair<int, int64_t>{*n, *moved};
     };
-    auto n = co_await env_->db.Write<int>(work);
+    auto n = co_await env_->db.Write<std::pair<int, int64_t>>(work);
     if (!n) {
       if (n.error().code != ErrorCode::kInvalidInput) co_return Refuse(req, n.error());
       const DayForm blank;
       co_return co_await CalendarPage(req, year, blank, nullptr, &n.error(),
                                       HttpStatus::unprocessable_entity);
     }
-    env_->calendar->Invalidate();
-    co_return http::Redirect("/admin/calendar?year=" + std::to_string(year) +
-                             "&done=imported&n=" + std::to_string(*n));
+    CalendarChanged();
+    co_return http::Redirect("/admin/calendar?year=" + std::to_string(year) + "&done=imported&n=" +
+                             std::to_string(n->first) + MovedParam(n->second));
   }
 
  private:

@@ -1916,6 +1916,31 @@ Result<Overview> CaseOverview(db::Conn& conn, const Deps& deps, const auth::Prin
   return out;
 }
 
+// ---- calendar changes -----------------------------------------------------------------------
+
+Result<int64_t> RefreshDeadlines(db::Conn& conn, const Deps& deps) {
+  // Only running clocks have a stored deadline: a case waiting for 补正 has none (it is set when
+  // the applicant resubmits), a final one keeps the deadline it was judged by.
+  auto rows = conn.Query(
+      "SELECT id, start_day, promised_days, paused_days, due_day FROM services_cases "
+      "WHERE status IN ('submitted', 'accepted')");
+  if (!rows) return std::move(rows).error();
+  const Date today = Today(deps);
+  int64_t moved = 0;
+  for (const auto& r : rows->rows) {
+    auto start = DateOf(r.OptText(1));
+    if (!start) continue;
+    CaseClock clock{*start, static_cast<int>(r.Int(2)), static_cast<int>(r.Int(3)), std::nullopt};
+    const std::string due = FormatDate(DueDate(deps.calendar, clock, today));
+    if (r.OptText(4) == due) continue;
+    auto updated =
+        conn.Exec("UPDATE services_cases SET due_day = $1 WHERE id = $2", {due, r.Int(0)});
+    if (!updated) return std::move(updated).error();
+    ++moved;
+  }
+  return moved;
+}
+
 std::string NoticeText(const ServiceCase& c, Action action) {
   const std::string head = "您的办件" + c.number + "（" + c.service_name + "）";
   switch (action) {

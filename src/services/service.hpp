@@ -331,6 +331,12 @@ struct Overview {
 Result<Overview> CaseOverview(db::Conn& conn, const Deps& deps, const auth::Principal& who,
                               Date from, Date to);
 
+// After the holiday calendar changed: recomputes the stored deadline (due_day) of every case
+// whose clock runs (submitted, accepted) from its start day, promised days and finished pauses
+// on `deps.calendar`, which must already be the new calendar. Cases waiting for 补正 have no
+// stored deadline and final ones keep theirs. Returns the number of cases whose deadline moved.
+Result<int64_t> RefreshDeadlines(db::Conn& conn, const Deps& deps);
+
 // In-app notices and SMS text for a step (used by Apply/Transition; exposed for tests).
 std::string NoticeText(const ServiceCase& c, Action action);
 

@@ -339,6 +339,75 @@ TEST_P(ServicesAdminTest, AdminAddsRemovesAndImportsDaysAndDeadlinesFollow) {
   EXPECT_TRUE(Has(year.body, "id=\"day-2027-02-07\""));
 }
 
+// A calendar edit moves the stored deadline of cases already running, not only of new ones:
+// a case applied for on Monday 2026-11-30 with 10 promised working days is due on 2026-12-14;
+// a holiday on 2026-12-01 makes it 2026-12-15, and removing the holiday makes it 12-14 again.
+TEST_P(ServicesAdminTest, CalendarEditsMoveTheDeadlinesOfRunningCases) {
+  auto& db = server_->app().db();
+  auto keys = server_->app().people_keys();
+  const Clock& clock = server_->clock();
+  const audit::Actor actor{std::nullopt, "test", "", ""};
+  auth::Principal editor;
+  editor.user_id = 1;
+  editor.login = "editor";
+  editor.grants.push_back({Role::kEditor, Scope::kSubtree, tree_.town, tree_.town_path});
+  auto number = db.WriteSync<std::string>([&](db::Conn& c) -> Result<std::string> {
+    auto cal = calendar::Load(c);
+    if (!cal) return std::move(cal).error();
+    const services::Deps deps{clock, *keys, *cal, 2, 5};
+    services::ServiceInput in;
+    in.code = "T-MZ-010";
+    in.name = "临时救助申请";
+    in.category = "行政给付";
+    in.unit_id = tree_.window;
+    in.statutory_days = "20";
+    in.promised_days = "10";
+    in.place = "镇政务服务中心";
+    in.online = true;
+    auto service = services::CreateService(c, deps, actor, &editor, in);
+    if (!service) return std::move(service).error();
+    services::ApplyInput a;
+    a.service_id = service->id;
+    a.channel = services::Channel::kOnline;
+    a.name = "黄二妹";
+    a.id_card = "450981199003071237";
+    a.phone = "13812345678";
+    a.village_id = tree_.village1;
+    auto made = services::Apply(c, deps, actor, nullptr, a);
+    if (!made) return std::move(made).error();
+    return made->number;
+  });
+  ASSERT_TRUE(number) << number.error().message;
+  auto due_day = [&]() {
+    auto d = db.ReadSync<std::string>([&](db::Conn& c) -> Result<std::string> {
+      auto row = c.QueryOne("SELECT due_day FROM services_cases WHERE number = $1", {*number});
+      if (!row) return std::move(row).error();
+      if (!*row) return Error::NotFound();
+      return (*row)->OptText(0).value_or("");
+    });
+    return d ? *d : d.error().message;
+  };
+  ASSERT_EQ(due_day(), "2026-12-14");
+
+  auto admin = SignedIn("admin1");
+  auto added = PostFormWithCsrf(admin, "/admin/calendar/day",
+                                {{"date", "2026-12-01"}, {"kind", "holiday"}, {"name", "镇庆"}});
+  ASSERT_EQ(added.status, 303);
+  EXPECT_EQ(due_day(), "2026-12-15");
+  EXPECT_TRUE(
+      Has(admin.Get(added.Header("Location")).body, "1 件在办办件的办理期限已按新日历重新计算"));
+
+  // A holiday after the deadline changes nothing, and says so by saying nothing.
+  auto later = PostFormWithCsrf(admin, "/admin/calendar/day",
+                                {{"date", "2026-12-28"}, {"kind", "holiday"}, {"name", "镇庆"}});
+  ASSERT_EQ(later.status, 303);
+  EXPECT_EQ(due_day(), "2026-12-15");
+  EXPECT_FALSE(Has(admin.Get(later.Header("Location")).body, "办理期限已按新日历重新计算"));
+
+  ASSERT_EQ(PostFormWithCsrf(admin, "/admin/calendar/2026-12-01/delete", {}).status, 303);
+  EXPECT_EQ(due_day(), "2026-12-14");
+}
+
 INSTANTIATE_TEST_SUITE_P(Http, ServicesAdminTest, AllBackends(), BackendParamName);
 
 }  // namespace
