@@ -20,7 +20,7 @@ struct Config {
   int64_t io_threads = 0;        // 0: one per core
   int64_t blocking_threads = 0;  // 0: 2 per core, at least 4
   int64_t header_limit = 16 * 1024;
-  int64_t body_limit = 8 * 1024 * 1024;
+  int64_t body_limit = 32 * 1024 * 1024;
   int64_t read_timeout_s = 30;
   int64_t body_min_rate_bps = 2048;  // a body slower than this (over read_timeout_s) -> 408
   int64_t idle_timeout_s = 75;
