@@ -45,9 +45,9 @@ struct Config {
   int64_t session_idle_min = 30;   // a session unused this long ends (等保: session timeout)
   int64_t session_max_hours = 12;  // a session ends this long after login, used or not
   // [services]
-  int64_t due_soon_days = 2;    // an open case this many working days before its due day: 即将超期
-  int64_t followup_days = 5;    // working days to follow up a bad rating (差评回访整改)
-  int64_t max_upload_mb = 10;   // largest uploaded material file
+  int64_t due_soon_days = 2;  // an open case this many working days before its due day: 即将超期
+  int64_t followup_days = 5;   // working days to follow up a bad rating (差评回访整改)
+  int64_t max_upload_mb = 10;  // largest uploaded material file
   // [notify]
   std::string sms_url;            // SMS gateway endpoint, http:// only; empty: SMS disabled
   std::string sms_token;          // sent as Authorization: Bearer <token> when set

@@ -12,15 +12,15 @@
 namespace zhenwu {
 
 enum class ErrorCode {
-  kInvalidInput,     // the caller sent something wrong; fields say what
+  kInvalidInput,      // the caller sent something wrong; fields say what
   kMalformedRequest,  // the request itself cannot be read (wrong Content-Type, malformed JSON)
-  kUnauthenticated,  // who is asking is unknown
-  kForbidden,        // known, but not allowed
-  kNotFound,         // no such record, or not visible to the caller
-  kConflict,         // duplicate or stale write
-  kTooManyRequests,  // rate limited
-  kUnavailable,      // a dependency (database, gateway) is down
-  kInternal,         // a bug or an unexpected failure
+  kUnauthenticated,   // who is asking is unknown
+  kForbidden,         // known, but not allowed
+  kNotFound,          // no such record, or not visible to the caller
+  kConflict,          // duplicate or stale write
+  kTooManyRequests,   // rate limited
+  kUnavailable,       // a dependency (database, gateway) is down
+  kInternal,          // a bug or an unexpected failure
 };
 
 // The stable machine-readable name used in JSON errors ("invalid_input", ...).

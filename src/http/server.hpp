@@ -21,18 +21,18 @@
 namespace zhenwu::http {
 
 struct ServerOptions {
-  std::string listen = "127.0.0.1:8080";     // host:port; port 0 picks a free one
-  int io_threads = 0;                        // 0: one per core
-  std::size_t header_limit = 16 * 1024;      // bytes; larger header block -> 431
+  std::string listen = "127.0.0.1:8080";      // host:port; port 0 picks a free one
+  int io_threads = 0;                         // 0: one per core
+  std::size_t header_limit = 16 * 1024;       // bytes; larger header block -> 431
   std::size_t body_limit = 32 * 1024 * 1024;  // bytes; larger body -> 413
   // The header must arrive within read_timeout_s of the request's first byte. The body may take
   // longer as long as it keeps coming: no pause of read_timeout_s, and in every read_timeout_s
   // after the header at least body_min_rate_bps * read_timeout_s bytes (at least one). Else 408.
   int read_timeout_s = 30;
   int64_t body_min_rate_bps = 2048;
-  int idle_timeout_s = 75;                   // keep-alive connection with no request
-  int shutdown_grace_s = 20;                 // most time in-flight requests get on shutdown
-  bool trust_proxy = false;                  // honour X-Forwarded-For / X-Forwarded-Proto
+  int idle_timeout_s = 75;    // keep-alive connection with no request
+  int shutdown_grace_s = 20;  // most time in-flight requests get on shutdown
+  bool trust_proxy = false;   // honour X-Forwarded-For / X-Forwarded-Proto
   bool access_log = true;
 };
 
