@@ -8,10 +8,12 @@
 #include <atomic>
 #include <fstream>
 #include <thread>
+#include <utility>
 
 #include "db/backup.hpp"
 #include "db/migrator.hpp"
 #include "db/sqlite/sqlite_conn.hpp"
+#include "db/sqlite/wal_buffer.hpp"
 #include "support/db_fixture.hpp"
 
 namespace zhenwu::db {
@@ -92,8 +94,9 @@ TEST(SqliteTest, WriterKeepsItsJournalsInMemoryAndLeavesCheckpointsToTheCheckpoi
   auto writer =
       t->db().WriteSync<std::vector<int64_t>>([](Conn& c) -> Result<std::vector<int64_t>> {
         std::vector<int64_t> out;
-        for (const char* sql : {"PRAGMA temp_store", "PRAGMA wal_autocheckpoint",
-                                "PRAGMA journal_size_limit", "PRAGMA synchronous"}) {
+        for (const char* sql :
+             {"PRAGMA temp_store", "PRAGMA wal_autocheckpoint", "PRAGMA journal_size_limit",
+              "PRAGMA synchronous", "PRAGMA cache_size"}) {
           auto r = c.QueryOne(sql);
           if (!r) return std::move(r).error();
           out.push_back((*r)->Int(0));
@@ -101,8 +104,9 @@ TEST(SqliteTest, WriterKeepsItsJournalsInMemoryAndLeavesCheckpointsToTheCheckpoi
         return out;
       });
   ASSERT_TRUE(writer) << writer.error().message;
-  EXPECT_EQ(*writer, (std::vector<int64_t>{2, 0, sqlite::kJournalSizeLimitBytes, 2}))
-      << "temp_store=MEMORY, no autocheckpoint, journal_size_limit, synchronous=FULL";
+  EXPECT_EQ(*writer, (std::vector<int64_t>{2, 0, sqlite::kJournalSizeLimitBytes, 2, -65536}))
+      << "temp_store=MEMORY, no autocheckpoint, journal_size_limit, synchronous=FULL, 64 MiB "
+         "page cache";
   auto reader = Read(t->db(), "PRAGMA temp_store");
   ASSERT_TRUE(reader);
   EXPECT_EQ(reader->rows.at(0).Int(0), 2);
@@ -169,6 +173,96 @@ TEST(SqliteTest, AnOldSnapshotHoldsTheWalOnlyWhileItLasts) {
                          }))
       << "the WAL still holds " << t->db().Stats().wal_frames << " frames, "
       << fs::file_size(path + "-wal") << " bytes";
+}
+
+// Counts the rows of `table` and their bytes in a copy of the database and its WAL taken now,
+// opened the way SQLite opens a file after a power cut: it replays the WAL frames whose
+// checksums hold and stops at the first that does not.
+std::pair<int64_t, int64_t> RowsInACopy(const TestDatabase& t, const std::string& name) {
+  const std::string path = t.options().url.substr(7);
+  const fs::path copy = t.temp_dir() / name;
+  fs::copy_file(path, copy);
+  fs::copy_file(path + "-wal", copy.string() + "-wal");
+  sqlite3* db = nullptr;
+  std::pair<int64_t, int64_t> out{-1, -1};
+  if (sqlite3_open_v2(copy.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr) == SQLITE_OK) {
+    sqlite3_stmt* stmt = nullptr;
+    if (sqlite3_prepare_v2(db, "SELECT COUNT(*), TOTAL(LENGTH(b)) FROM blobs", -1, &stmt,
+                           nullptr) == SQLITE_OK &&
+        sqlite3_step(stmt) == SQLITE_ROW) {
+      out = {sqlite3_column_int64(stmt, 0), static_cast<int64_t>(sqlite3_column_double(stmt, 1))};
+    }
+    sqlite3_finalize(stmt);
+  }
+  sqlite3_close(db);
+  return out;
+}
+
+// The writer's WAL appends wait in memory for the commit's sync and go out together
+// (wal_buffer.hpp): far fewer writes than SQLite asked for, and every frame of an acknowledged
+// commit in the file by then, whole (the copy replays all of them).
+TEST(SqliteTest, WalAppendsGoOutTogetherAtTheCommitSync) {
+  auto t = MakeSqlite();
+  ASSERT_TRUE(t);
+  ASSERT_TRUE(Write(t->db(), "CREATE TABLE blobs (id INTEGER PRIMARY KEY, b TEXT NOT NULL)"));
+  const sqlite::WalBufferCounts before = sqlite::WalBufferStats();
+  // Some 200 pages, each a frame header and a page for SQLite.
+  auto wrote = t->db().WriteSync<int>([](Conn& c) -> Result<int> {
+    for (int i = 0; i < 200; ++i) {
+      auto r = c.Exec("INSERT INTO blobs (b) VALUES ($1)",
+                      {std::string(3000, static_cast<char>('a' + i % 26))});
+      if (!r) return std::move(r).error();
+    }
+    return 200;
+  });
+  ASSERT_TRUE(wrote) << wrote.error().message;
+  const sqlite::WalBufferCounts after = sqlite::WalBufferStats();
+  EXPECT_GE(after.appends - before.appends, 400);
+  EXPECT_LE(after.writes - before.writes, 16) << "one write per 64 KiB of frames";
+  EXPECT_EQ(RowsInACopy(*t, "copy.db"), std::make_pair(int64_t{200}, int64_t{200 * 3000}));
+  auto count = Read(t->db(), "SELECT COUNT(*) FROM blobs");
+  ASSERT_TRUE(count);
+  EXPECT_EQ(count->rows.at(0).Int(0), 200);
+}
+
+// A transaction larger than what is held in memory (16 MiB) writes as it goes; a job rolled back
+// after writing that much leaves nothing behind, and the jobs before and after it are whole.
+TEST(SqliteTest, LargeAndRolledBackTransactionsThroughTheWalBuffer) {
+  auto t = MakeSqlite();
+  ASSERT_TRUE(t);
+  ASSERT_TRUE(Write(t->db(), "CREATE TABLE blobs (id INTEGER PRIMARY KEY, b TEXT NOT NULL)"));
+  const std::string mib(1 << 20, 'm');
+  auto insert = [&](int rows, bool fail) {
+    return t->db().WriteSync<int>([&](Conn& c) -> Result<int> {
+      for (int i = 0; i < rows; ++i) {
+        if (auto r = c.Exec("INSERT INTO blobs (b) VALUES ($1)", {mib}); !r) {
+          return std::move(r).error();
+        }
+      }
+      if (fail) return Error::Invalid("b", "rolled back on purpose");
+      return rows;
+    });
+  };
+  ASSERT_TRUE(insert(20, false));
+  EXPECT_FALSE(insert(20, true));
+  ASSERT_TRUE(insert(2, false));
+  EXPECT_EQ(RowsInACopy(*t, "copy.db"), std::make_pair(int64_t{22}, int64_t{22} << 20));
+  auto count = Read(t->db(), "SELECT COUNT(*), SUM(LENGTH(b)) FROM blobs");
+  ASSERT_TRUE(count);
+  EXPECT_EQ(count->rows.at(0).Int(0), 22);
+  EXPECT_EQ(count->rows.at(0).Int(1), int64_t{22} << 20);
+}
+
+// With synchronous=NORMAL SQLite does not sync the WAL at a commit, so nothing may wait for a
+// sync: the writer writes through the default VFS.
+TEST(SqliteTest, WalAppendsAreNotHeldWithoutASyncAtEachCommit) {
+  auto t = MakeSqlite([](Options& o) { o.sqlite_synchronous = "NORMAL"; });
+  ASSERT_TRUE(t);
+  const sqlite::WalBufferCounts before = sqlite::WalBufferStats();
+  ASSERT_TRUE(Write(t->db(), "CREATE TABLE blobs (id INTEGER PRIMARY KEY, b TEXT NOT NULL)"));
+  ASSERT_TRUE(Write(t->db(), "INSERT INTO blobs (b) VALUES ($1)", {std::string(9000, 'n')}));
+  EXPECT_EQ(sqlite::WalBufferStats().appends, before.appends);
+  EXPECT_EQ(RowsInACopy(*t, "copy.db"), std::make_pair(int64_t{1}, int64_t{9000}));
 }
 
 TEST(SqliteTest, SynchronousNormalOnRequestAndNonsenseRefused) {

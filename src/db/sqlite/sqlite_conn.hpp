@@ -26,7 +26,8 @@ inline constexpr int64_t kJournalSizeLimitBytes = int64_t{16} << 20;
 enum class Role {
   // The one connection that writes: WAL, foreign keys, synchronous as configured, temporary
   // storage (the savepoint journal of each job) in memory, no automatic checkpoints (see
-  // sqlite_database.cpp).
+  // sqlite_database.cpp), a 64 MiB page cache, and its WAL appends written together at each
+  // commit's sync (wal_buffer.hpp) unless synchronous is NORMAL.
   kWriter,
   kReader,        // query_only, temporary storage in memory
   kCheckpointer,  // folds the WAL into the database file: synchronous as configured
