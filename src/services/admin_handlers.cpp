@@ -118,18 +118,22 @@ bool BlankRow(const MaterialRow& r) {
   return people::Trim(r.name).empty() && people::Trim(r.note).empty() && r.sample_sha256.empty();
 }
 
-// Inside a calendar edit's transaction: the stored deadlines of running cases follow the new
-// calendar (read back from this transaction, so it includes the edit).
-Result<int64_t> FollowCalendar(const Env& env, db::Conn& c) {
+// Inside a calendar edit's transaction: the stored deadlines of running cases and open
+// follow-ups follow the new calendar (read back from this transaction, so it includes the edit).
+Result<DeadlinesMoved> FollowCalendar(const Env& env, db::Conn& c) {
   auto cal = calendar::Load(c);
   if (!cal) return std::move(cal).error();
   const Deps deps{env.clock, *env.keys, *cal, env.due_soon_days, env.followup_days};
   return RefreshDeadlines(c, deps);
 }
 
-// "&moved=N" for the page's notice when a calendar edit moved N deadlines, else nothing.
-std::string MovedParam(int64_t moved) {
-  return moved > 0 ? "&moved=" + std::to_string(moved) : std::string();
+// "&moved=N" (cases) and "&followups=M" for the page's notice, each only when a calendar edit
+// moved some of those deadlines.
+std::string MovedParam(const DeadlinesMoved& moved) {
+  std::string out;
+  if (moved.cases > 0) out += "&moved=" + std::to_string(moved.cases);
+  if (moved.followups > 0) out += "&followups=" + std::to_string(moved.followups);
+  return out;
 }
 
 class Admin {
@@ -791,12 +795,22 @@ class Admin {
       const auto at = notice.find("{n}");
       if (at != std::string::npos) notice.replace(at, 3, ParseId(n) ? n : "0");
     }
-    // How many running cases' deadlines the change moved (RefreshDeadlines).
-    const std::string moved = q.GetOr("moved");
-    if (!notice.empty() && ParseId(moved)) {
-      std::string text = T("services.admin.calendar_moved");
-      const auto at = text.find("{n}");
-      if (at != std::string::npos) text.replace(at, 3, moved);
+    // How many deadlines of running cases and open follow-ups the change moved
+    // (RefreshDeadlines); a part that moved none is not mentioned.
+    const std::string cases = q.GetOr("moved");
+    const std::string followups = q.GetOr("followups");
+    const bool has_cases = ParseId(cases).has_value();
+    const bool has_followups = ParseId(followups).has_value();
+    if (!notice.empty() && (has_cases || has_followups)) {
+      std::string text = T(has_cases && has_followups ? "services.admin.calendar_moved_both"
+                           : has_cases                ? "services.admin.calendar_moved"
+                                                      : "services.admin.calendar_moved_followups");
+      auto put = [&text](std::string_view key, const std::string& value) {
+        const auto at = text.find(key);
+        if (at != std::string::npos) text.replace(at, key.size(), value);
+      };
+      put("{cases}", cases);
+      put("{followups}", followups);
       notice += text;
     }
     if (!notice.empty()) data.set("notice", notice);
@@ -848,13 +862,13 @@ class Admin {
     DayForm form{people::Trim(body.GetOr("date")), body.GetOr("kind"), body.GetOr("name")};
     const Env& env = *env_;
     const audit::Actor actor = ActorOf(req, *who);
-    auto work = [&env, &actor, &form](db::Conn& c) -> Result<int64_t> {
+    auto work = [&env, &actor, &form](db::Conn& c) -> Result<DeadlinesMoved> {
       if (auto s = calendar::SetDay(c, env.clock, actor, form.date, form.kind, form.name); !s) {
         return std::move(s).error();
       }
       return FollowCalendar(env, c);
     };
-    auto done = co_await env_->db.Write<int64_t>(work);
+    auto done = co_await env_->db.Write<DeadlinesMoved>(work);
     Date d;
     const int year = ParseDate(form.date, &d) ? d.year : YearOf(req);
     if (!done) {
@@ -875,11 +889,11 @@ class Admin {
     if (!ParseDate(date, &d)) co_return Refuse(req, Error::NotFound());
     const Env& env = *env_;
     const audit::Actor actor = ActorOf(req, *who);
-    auto work = [&env, &actor, &date](db::Conn& c) -> Result<int64_t> {
+    auto work = [&env, &actor, &date](db::Conn& c) -> Result<DeadlinesMoved> {
       if (auto s = calendar::RemoveDay(c, env.clock, actor, date); !s) return std::move(s).error();
       return FollowCalendar(env, c);
     };
-    auto done = co_await env_->db.Write<int64_t>(work);
+    auto done = co_await env_->db.Write<DeadlinesMoved>(work);
     if (!done) co_return Refuse(req, done.error());
     CalendarChanged();
     co_return http::Redirect("/admin/calendar?year=" + std::to_string(d.year) + "&done=removed" +
@@ -909,14 +923,14 @@ class Admin {
     if (csv.rfind("\xEF\xBB\xBF", 0) == 0) csv.erase(0, 3);
     const Env& env = *env_;
     const audit::Actor actor = ActorOf(req, *who);
-    auto work = [&env, &actor, &csv](db::Conn& c) -> Result<std::pair<int, int64_t>> {
+    auto work = [&env, &actor, &csv](db::Conn& c) -> Result<std::pair<int, DeadlinesMoved>> {
       auto n = calendar::ImportCsv(c, env.clock, actor, csv);
       if (!n) return std::move(n).error();
       auto moved = FollowCalendar(env, c);
       if (!moved) return std::move(moved).error();
-      return std::pair<int, int64_t>{*n, *moved};
+      return std::pair<int, DeadlinesMoved>{*n, *moved};
     };
-    auto n = co_await env_->db.Write<std::pair<int, int64_t>>(work);
+    auto n = co_await env_->db.Write<std::pair<int, DeadlinesMoved>>(work);
     if (!n) {
       if (n.error().code != ErrorCode::kInvalidInput) co_return Refuse(req, n.error());
       const DayForm blank;

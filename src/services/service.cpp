@@ -33,6 +33,12 @@ Error InvalidBase() { return Error{ErrorCode::kInvalidInput, "", {}}; }
 
 Date Today(const Deps& deps) { return ShanghaiDate(deps.clock.NowMs()); }
 
+// A follow-up opened at `opened_ms` with `days` working days is due on this day (RateCase opens
+// it with this, RefreshDeadlines recomputes it with this after a calendar edit).
+std::string FollowUpDue(const WorkCalendar& calendar, int64_t opened_ms, int days) {
+  return FormatDate(calendar.AddWorkingDays(ShanghaiDate(opened_ms), days));
+}
+
 std::optional<Date> DateOf(const std::optional<std::string>& text) {
   Date d;
   if (!text || !ParseDate(*text, &d)) return std::nullopt;
@@ -1418,11 +1424,13 @@ Result<ServiceCase> RateCase(db::Conn& conn, const Deps& deps, const audit::Acto
       if (!ev) return std::move(ev).error();
       if (*ev) owner_name = (**ev).Text(0);
     }
-    const Date due = deps.calendar.AddWorkingDays(Today(deps), deps.followup_days);
+    const std::string due = FollowUpDue(deps.calendar, now, deps.followup_days);
     auto r = conn.Exec(
         "INSERT INTO services_followups (case_id, score, owner_user_id, owner_name, unit_id, "
-        "unit_path, due_day, created_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        {c.id, int64_t{score}, owner_v, owner_name, c.unit_id, c.unit_path, FormatDate(due), now});
+        "unit_path, due_day, limit_days, created_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, "
+        "$9)",
+        {c.id, int64_t{score}, owner_v, owner_name, c.unit_id, c.unit_path, due,
+         int64_t{deps.followup_days}, now});
     if (!r) return std::move(r).error();
   }
   audit::Entry entry = CaseAudit(c, Action::kRate, "评价办件 " + c.number + "：" + label);
@@ -1918,7 +1926,8 @@ Result<Overview> CaseOverview(db::Conn& conn, const Deps& deps, const auth::Prin
 
 // ---- calendar changes -----------------------------------------------------------------------
 
-Result<int64_t> RefreshDeadlines(db::Conn& conn, const Deps& deps) {
+Result<DeadlinesMoved> RefreshDeadlines(db::Conn& conn, const Deps& deps) {
+  DeadlinesMoved moved;
   // Only running clocks have a stored deadline: a case waiting for 补正 has none (it is set when
   // the applicant resubmits), a final one keeps the deadline it was judged by.
   auto rows = conn.Query(
@@ -1926,7 +1935,6 @@ Result<int64_t> RefreshDeadlines(db::Conn& conn, const Deps& deps) {
       "WHERE status IN ('submitted', 'accepted')");
   if (!rows) return std::move(rows).error();
   const Date today = Today(deps);
-  int64_t moved = 0;
   for (const auto& r : rows->rows) {
     auto start = DateOf(r.OptText(1));
     if (!start) continue;
@@ -1936,7 +1944,21 @@ Result<int64_t> RefreshDeadlines(db::Conn& conn, const Deps& deps) {
     auto updated =
         conn.Exec("UPDATE services_cases SET due_day = $1 WHERE id = $2", {due, r.Int(0)});
     if (!updated) return std::move(updated).error();
-    ++moved;
+    ++moved.cases;
+  }
+  // A closed follow-up keeps the deadline it was judged by.
+  auto open = conn.Query(
+      "SELECT id, created_at_ms, limit_days, due_day FROM services_followups "
+      "WHERE closed_at_ms IS NULL");
+  if (!open) return std::move(open).error();
+  for (const auto& r : open->rows) {
+    const int days = static_cast<int>(r.OptInt(2).value_or(deps.followup_days));
+    const std::string due = FollowUpDue(deps.calendar, r.Int(1), days);
+    if (r.Text(3) == due) continue;
+    auto updated =
+        conn.Exec("UPDATE services_followups SET due_day = $1 WHERE id = $2", {due, r.Int(0)});
+    if (!updated) return std::move(updated).error();
+    ++moved.followups;
   }
   return moved;
 }

@@ -331,11 +331,19 @@ struct Overview {
 Result<Overview> CaseOverview(db::Conn& conn, const Deps& deps, const auth::Principal& who,
                               Date from, Date to);
 
+// How many stored deadlines a calendar edit moved.
+struct DeadlinesMoved {
+  int64_t cases = 0;      // running cases (services_cases.due_day)
+  int64_t followups = 0;  // open 回访/整改 (services_followups.due_day)
+};
 // After the holiday calendar changed: recomputes the stored deadline (due_day) of every case
-// whose clock runs (submitted, accepted) from its start day, promised days and finished pauses
-// on `deps.calendar`, which must already be the new calendar. Cases waiting for 补正 have no
-// stored deadline and final ones keep theirs. Returns the number of cases whose deadline moved.
-Result<int64_t> RefreshDeadlines(db::Conn& conn, const Deps& deps);
+// whose clock runs (submitted, accepted) from its start day, promised days and finished pauses,
+// and of every open follow-up from the day it opened and the working days it was given (as
+// RateCase computes it; deps.followup_days for follow-ups opened before that was stored), on
+// `deps.calendar`, which must already be the new calendar. Cases waiting for 补正 have no stored
+// deadline; final cases and closed follow-ups keep theirs. Fails only with the database's error.
+// Returns how many deadlines moved.
+Result<DeadlinesMoved> RefreshDeadlines(db::Conn& conn, const Deps& deps);
 
 // In-app notices and SMS text for a step (used by Apply/Transition; exposed for tests).
 std::string NoticeText(const ServiceCase& c, Action action);

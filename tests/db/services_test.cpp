@@ -767,6 +767,108 @@ TEST_P(ServicesTest, AWalkInApplicationRunsFewStatements) {
   EXPECT_EQ(*queued, 1);
 }
 
+// A calendar edit moves the stored deadlines of running cases and open follow-ups, each counted
+// from its own start with its own limit; a closed follow-up keeps its deadline. Everything opens
+// on Monday 2026-11-30 and the calendar changes on Wednesday, so a recomputation from "today"
+// would show; a follow-up opened with 3 working days keeps 3 after the configuration says 5.
+TEST_P(ServicesTest, CalendarEditsMoveRunningCasesAndOpenFollowUps) {
+  auto rated = [&](const std::string& id_card, int followup_days) -> std::string {
+    auto c = ApplyAs(nullptr, Application(id_card));
+    EXPECT_TRUE(c) << c.error().message;
+    if (!c) return "";
+    EXPECT_TRUE(Step(&clerk_, c->number, {.action = Action::kAccept}));
+    EXPECT_TRUE(Step(&clerk_, c->number, {.action = Action::kComplete, .result = "准予救助"}));
+    auto r = Write<ServiceCase>([&](db::Conn& conn) {
+      const Deps deps{clock(), *keys_, calendar_, 2, followup_days};
+      return RateCase(conn, deps, actor_, nullptr, c->number, "5678", 1, "没人接电话");
+    });
+    EXPECT_TRUE(r && r->followup) << (r ? "no follow-up" : r.error().message);
+    return r && r->followup ? c->number : "";
+  };
+  const std::string open = rated("450981199303071239", 5);
+  const std::string closed = rated("450981199403071236", 5);
+  const std::string short_limit = rated("450981199503071233", 3);
+  auto running = ApplyAs(nullptr, Application("450981199603071230"));
+  ASSERT_TRUE(running) << running.error().message;
+  ASSERT_FALSE(open.empty() || closed.empty() || short_limit.empty());
+  auto due_of = [&](const std::string& number) -> std::string {
+    auto d = Read<std::string>([&](db::Conn& c) -> Result<std::string> {
+      auto row = c.QueryOne(
+          "SELECT f.due_day FROM services_followups f JOIN services_cases c ON c.id = f.case_id "
+          "WHERE c.number = $1",
+          {number});
+      if (!row) return std::move(row).error();
+      if (!*row) return Error::NotFound();
+      return (**row).Text(0);
+    });
+    return d ? *d : d.error().message;
+  };
+  auto case_due = [&]() {
+    auto c = Get(&leader_, running->number);
+    return c && c->due ? FormatDate(*c->due) : std::string("none");
+  };
+  ASSERT_EQ(due_of(open), "2026-12-07");
+  ASSERT_EQ(due_of(short_limit), "2026-12-03");
+  ASSERT_EQ(case_due(), "2026-12-07");
+  auto list = Read<std::vector<FollowUp>>(
+      [&](db::Conn& conn) { return ListFollowUps(conn, Deps_(), leader_, {}); });
+  ASSERT_TRUE(list);
+  for (const FollowUp& f : *list) {
+    if (f.case_number != closed) continue;
+    ASSERT_TRUE(Write<FollowUp>([&](db::Conn& conn) {
+      return CloseFollowUp(conn, Deps_(), actor_, &clerk_, f.id, "已上门致歉");
+    }));
+  }
+
+  // The edit and the recomputation in one transaction, as /admin/calendar does it.
+  clock().Set(kMonday + 2 * kDay);
+  auto edit = [&](const std::function<Status(db::Conn&)>& change) {
+    return Write<DeadlinesMoved>([&](db::Conn& c) -> Result<DeadlinesMoved> {
+      if (auto s = change(c); !s) return std::move(s).error();
+      auto cal = calendar::Load(c);
+      if (!cal) return std::move(cal).error();
+      return RefreshDeadlines(c, Deps{clock(), *keys_, *cal, 2, 5});
+    });
+  };
+  auto added = edit([&](db::Conn& c) {
+    return calendar::SetDay(c, clock(), actor_, "2026-12-03", "holiday", "镇庆");
+  });
+  ASSERT_TRUE(added) << added.error().message;
+  EXPECT_EQ(added->cases, 1);
+  EXPECT_EQ(added->followups, 2);
+  EXPECT_EQ(due_of(open), "2026-12-08");
+  EXPECT_EQ(due_of(short_limit), "2026-12-04");
+  EXPECT_EQ(due_of(closed), "2026-12-07");
+  EXPECT_EQ(case_due(), "2026-12-08");
+  auto shown = Get(&leader_, open);
+  ASSERT_TRUE(shown && shown->followup);
+  EXPECT_EQ(FormatDate(shown->followup->due), "2026-12-08");
+
+  // Nothing to move the second time.
+  auto again = edit([](db::Conn&) { return Status{}; });
+  ASSERT_TRUE(again) << again.error().message;
+  EXPECT_EQ(again->cases, 0);
+  EXPECT_EQ(again->followups, 0);
+
+  // Removing the holiday moves them back. A follow-up opened before its limit was stored is
+  // counted with the configured limit.
+  ASSERT_TRUE(Write<int64_t>([&](db::Conn& c) {
+    return c.Exec(
+        "UPDATE services_followups SET limit_days = NULL WHERE case_id = (SELECT id FROM "
+        "services_cases WHERE number = $1)",
+        {short_limit});
+  }));
+  auto removed =
+      edit([&](db::Conn& c) { return calendar::RemoveDay(c, clock(), actor_, "2026-12-03"); });
+  ASSERT_TRUE(removed) << removed.error().message;
+  EXPECT_EQ(removed->cases, 1);
+  EXPECT_EQ(removed->followups, 2);
+  EXPECT_EQ(due_of(open), "2026-12-07");
+  EXPECT_EQ(due_of(short_limit), "2026-12-07");
+  EXPECT_EQ(due_of(closed), "2026-12-07");
+  EXPECT_EQ(case_due(), "2026-12-07");
+}
+
 ZHENWU_ALL_BACKENDS(ServicesTest);
 
 }  // namespace

@@ -342,7 +342,9 @@ TEST_P(ServicesAdminTest, AdminAddsRemovesAndImportsDaysAndDeadlinesFollow) {
 // A calendar edit moves the stored deadline of cases already running, not only of new ones:
 // a case applied for on Monday 2026-11-30 with 10 promised working days is due on 2026-12-14;
 // a holiday on 2026-12-01 makes it 2026-12-15, and removing the holiday makes it 12-14 again.
-TEST_P(ServicesAdminTest, CalendarEditsMoveTheDeadlinesOfRunningCases) {
+// The same for the follow-up of a case rated 不满意 that Monday (5 working days: 12-07, 12-08
+// with the holiday); the page says how many of each moved, naming only what moved.
+TEST_P(ServicesAdminTest, CalendarEditsMoveTheDeadlinesOfRunningCasesAndFollowUps) {
   auto& db = server_->app().db();
   auto keys = server_->app().people_keys();
   const Clock& clock = server_->clock();
@@ -351,6 +353,23 @@ TEST_P(ServicesAdminTest, CalendarEditsMoveTheDeadlinesOfRunningCases) {
   editor.user_id = 1;
   editor.login = "editor";
   editor.grants.push_back({Role::kEditor, Scope::kSubtree, tree_.town, tree_.town_path});
+  auth::Principal clerk;
+  clerk.user_id = 2;
+  clerk.login = "clerk";
+  clerk.display_name = "王窗口";
+  clerk.unit_id = tree_.window;
+  clerk.grants.push_back({Role::kClerk, Scope::kUnit, tree_.window, tree_.window_path});
+  // 受理 and 办结 by the window's clerk.
+  auto complete = [&](db::Conn& c, const services::Deps& deps, const std::string& n) -> Status {
+    for (auto step :
+         {services::TransitionInput{.action = services::Action::kAccept},
+          services::TransitionInput{.action = services::Action::kComplete, .result = "准予救助"}}) {
+      auto s = services::Transition(c, deps, actor, &clerk, n, step);
+      if (!s) return std::move(s).error();
+    }
+    return {};
+  };
+  std::string rated;
   auto number = db.WriteSync<std::string>([&](db::Conn& c) -> Result<std::string> {
     auto cal = calendar::Load(c);
     if (!cal) return std::move(cal).error();
@@ -375,6 +394,14 @@ TEST_P(ServicesAdminTest, CalendarEditsMoveTheDeadlinesOfRunningCases) {
     a.village_id = tree_.village1;
     auto made = services::Apply(c, deps, actor, nullptr, a);
     if (!made) return std::move(made).error();
+    a.id_card = "450981199103071234";
+    auto other = services::Apply(c, deps, actor, nullptr, a);
+    if (!other) return std::move(other).error();
+    if (auto s = complete(c, deps, other->number); !s) return std::move(s).error();
+    auto r = services::RateCase(c, deps, actor, nullptr, other->number, "5678", 2, "");
+    if (!r) return std::move(r).error();
+    if (!r->followup) return Error::Internal("no follow-up");
+    rated = other->number;
     return made->number;
   });
   ASSERT_TRUE(number) << number.error().message;
@@ -387,25 +414,70 @@ TEST_P(ServicesAdminTest, CalendarEditsMoveTheDeadlinesOfRunningCases) {
     });
     return d ? *d : d.error().message;
   };
+  auto followup_due = [&]() {
+    auto d = db.ReadSync<std::string>([&](db::Conn& c) -> Result<std::string> {
+      auto row = c.QueryOne(
+          "SELECT f.due_day FROM services_followups f JOIN services_cases c ON c.id = f.case_id "
+          "WHERE c.number = $1",
+          {rated});
+      if (!row) return std::move(row).error();
+      if (!*row) return Error::NotFound();
+      return (*row)->Text(0);
+    });
+    return d ? *d : d.error().message;
+  };
   ASSERT_EQ(due_day(), "2026-12-14");
+  ASSERT_EQ(followup_due(), "2026-12-07");
 
   auto admin = SignedIn("admin1");
   auto added = PostFormWithCsrf(admin, "/admin/calendar/day",
                                 {{"date", "2026-12-01"}, {"kind", "holiday"}, {"name", "镇庆"}});
   ASSERT_EQ(added.status, 303);
   EXPECT_EQ(due_day(), "2026-12-15");
-  EXPECT_TRUE(
-      Has(admin.Get(added.Header("Location")).body, "1 件在办办件的办理期限已按新日历重新计算"));
+  EXPECT_EQ(followup_due(), "2026-12-08");
+  EXPECT_TRUE(Has(admin.Get(added.Header("Location")).body,
+                  "1 件在办办件、1 件回访整改的期限已按新日历重新计算。"));
 
   // A holiday after the deadline changes nothing, and says so by saying nothing.
   auto later = PostFormWithCsrf(admin, "/admin/calendar/day",
                                 {{"date", "2026-12-28"}, {"kind", "holiday"}, {"name", "镇庆"}});
   ASSERT_EQ(later.status, 303);
   EXPECT_EQ(due_day(), "2026-12-15");
-  EXPECT_FALSE(Has(admin.Get(later.Header("Location")).body, "办理期限已按新日历重新计算"));
+  EXPECT_EQ(followup_due(), "2026-12-08");
+  EXPECT_FALSE(Has(admin.Get(later.Header("Location")).body, "已按新日历重新计算"));
 
-  ASSERT_EQ(PostFormWithCsrf(admin, "/admin/calendar/2026-12-01/delete", {}).status, 303);
-  EXPECT_EQ(due_day(), "2026-12-14");
+  // A holiday only the case's window holds, with a page that names only the case.
+  auto only_case =
+      PostFormWithCsrf(admin, "/admin/calendar/day",
+                       {{"date", "2026-12-10"}, {"kind", "holiday"}, {"name", "镇庆"}});
+  ASSERT_EQ(only_case.status, 303);
+  EXPECT_EQ(due_day(), "2026-12-16");
+  EXPECT_EQ(followup_due(), "2026-12-08");
+  EXPECT_TRUE(Has(admin.Get(only_case.Header("Location")).body,
+                  "role=\"status\">已保存。1 件在办办件的办理期限已按新日历重新计算。</div>"));
+
+  auto removed = PostFormWithCsrf(admin, "/admin/calendar/2026-12-01/delete", {});
+  ASSERT_EQ(removed.status, 303);
+  EXPECT_EQ(due_day(), "2026-12-15");
+  EXPECT_EQ(followup_due(), "2026-12-07");
+  EXPECT_TRUE(Has(admin.Get(removed.Header("Location")).body,
+                  "1 件在办办件、1 件回访整改的期限已按新日历重新计算。"));
+
+  // Once the case is completed, only the follow-up is left to move, and the page says only that.
+  ASSERT_TRUE(db.WriteSync<std::string>([&](db::Conn& c) -> Result<std::string> {
+    auto cal = calendar::Load(c);
+    if (!cal) return std::move(cal).error();
+    const services::Deps deps{clock, *keys, *cal, 2, 5};
+    if (auto s = complete(c, deps, *number); !s) return std::move(s).error();
+    return *number;
+  }));
+  auto only_followup =
+      PostFormWithCsrf(admin, "/admin/calendar/day",
+                       {{"date", "2026-12-02"}, {"kind", "holiday"}, {"name", "镇庆"}});
+  ASSERT_EQ(only_followup.status, 303);
+  EXPECT_EQ(followup_due(), "2026-12-08");
+  EXPECT_TRUE(Has(admin.Get(only_followup.Header("Location")).body,
+                  "role=\"status\">已保存。1 件回访整改的期限已按新日历重新计算。</div>"));
 }
 
 INSTANTIATE_TEST_SUITE_P(Http, ServicesAdminTest, AllBackends(), BackendParamName);
