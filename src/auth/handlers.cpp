@@ -104,10 +104,6 @@ http::Response Busy(const http::Request& req, const Deps& d) {
   return res;
 }
 
-http::Response ToLogin(const http::Request& req) {
-  return http::Redirect("/login?next=" + http::PercentEncode(req.raw.target()));
-}
-
 // --- login -----------------------------------------------------------------------------------
 
 struct LoginForm {
@@ -244,7 +240,7 @@ asio::awaitable<http::Response> PostLogout(const Deps& d, http::Request& req) {
 
 asio::awaitable<http::Response> PostLogoutEverywhere(const Deps& d, http::Request& req) {
   const Principal* who = CurrentPrincipal(req);
-  if (!who) co_return ToLogin(req);
+  if (!who) co_return web::LoginRedirect(req);
   const audit::Actor actor = ActorOf(req);
   auto zw_work4 = [&d, &actor, id = who->user_id](db::Conn& c) -> Result<int> {
     if (auto s = EndAllSessions(c, d.clock, actor, id); !s) return std::move(s).error();
@@ -275,13 +271,13 @@ http::Response RenderPassword(const http::Request& req, const Deps& d, const Err
 }
 
 asio::awaitable<http::Response> GetPassword(const Deps& d, http::Request& req) {
-  if (!CurrentPrincipal(req)) co_return ToLogin(req);
+  if (!CurrentPrincipal(req)) co_return web::LoginRedirect(req);
   co_return RenderPassword(req, d, Error{}, false);
 }
 
 asio::awaitable<http::Response> PostPassword(const Deps& d, http::Request& req) {
   const Principal* who = CurrentPrincipal(req);
-  if (!who) co_return ToLogin(req);
+  if (!who) co_return web::LoginRedirect(req);
   const http::Form& form = req.BodyForm();
   const std::string old_pw = form.GetOr("old_password");
   const std::string new_pw = form.GetOr("new_password");
@@ -351,14 +347,13 @@ std::optional<Permission> PermissionForNav(std::string_view key) {
 // Staff only: anonymous → login, citizens → 403.
 std::optional<http::Response> RequireStaff(const Deps& d, const http::Request& req) {
   const Principal* who = CurrentPrincipal(req);
-  if (!who) return ToLogin(req);
+  if (!who) return web::LoginRedirect(req);
   if (who->kind != Principal::Kind::kStaff) return web::ErrorPage(req, d.view, status::forbidden);
   return std::nullopt;
 }
 
 http::Response Denied(const Deps& d, const http::Request& req, const Error& e) {
-  if (e.code == ErrorCode::kUnauthenticated) return ToLogin(req);
-  return web::ErrorPage(req, d.view, web::StatusFor(e.code));
+  return web::RefusePage(req, d.view, e);
 }
 
 asio::awaitable<http::Response> GetAdmin(const Deps& d, http::Request& req) {
@@ -760,6 +755,7 @@ asio::awaitable<http::Response> PostUser(const Deps& d, http::Request& req) {
     return 1;
   };
   auto done = co_await d.db.Write<int>(zw_work14);
+  if (done) AccountsChanged();  // a disabled account or removed role holds for its API tokens
   if (!done) {
     if (done.error().code != ErrorCode::kInvalidInput) {
       co_return web::ErrorPage(req, d.view, web::StatusFor(done.error().code));

@@ -2,6 +2,7 @@
 
 #include "auth/password.hpp"
 #include "auth/service.hpp"
+#include "core/ttl_cache.hpp"
 #include "web/page.hpp"
 
 namespace zhenwu::auth {
@@ -13,6 +14,12 @@ using http::bhttp::status;
 using http::bhttp::verb;
 
 constexpr int64_t kTouchEveryMs = 60 * 1000;
+
+// The principals behind the API tokens this process has seen, by the token's SHA-256.
+TtlCache<TokenUse>& TokenUses() {
+  static TtlCache<TokenUse> cache{kTokenCacheTtl};
+  return cache;
+}
 
 bool StartsWith(std::string_view s, std::string_view prefix) {
   return s.substr(0, prefix.size()) == prefix;
@@ -83,20 +90,32 @@ asio::awaitable<http::Response> Handle(const State& st, http::Request& req,
       const Error bad{ErrorCode::kUnauthenticated, "API 令牌无效、已过期或已吊销", {}};
       if (!StartsWith(authz, "Bearer ")) co_return web::JsonError(bad);
       const std::string token(authz.substr(7));
-      auto zw_work1 = [&st, token](db::Conn& c) { return UseToken(c, st.clock, token); };
-      auto use = co_await st.db.Read<std::optional<TokenUse>>(zw_work1);
-      if (!use) co_return web::JsonError(use.error());
-      if (!*use) co_return web::JsonError(bad);
-      if (!(*use)->last_used_ms || st.clock.NowMs() - *(*use)->last_used_ms >= kTouchEveryMs) {
+      const std::string key = Sha256Hex(token);
+      TtlCache<TokenUse>& cache = TokenUses();
+      const uint64_t generation = cache.Generation();
+      std::optional<TokenUse> use = cache.Get(key);
+      if (!use) {
+        auto zw_work1 = [&st, token](db::Conn& c) { return UseToken(c, st.clock, token); };
+        auto found = co_await st.db.Read<std::optional<TokenUse>>(zw_work1);
+        if (!found) co_return web::JsonError(found.error());
+        if (!*found) co_return web::JsonError(bad);
+        use = std::move(**found);
+        cache.Put(key, generation, *use);
+      } else if (use->expires_ms && *use->expires_ms <= st.clock.NowMs()) {
+        co_return web::JsonError(bad);
+      }
+      if (!use->last_used_ms || st.clock.NowMs() - *use->last_used_ms >= kTouchEveryMs) {
         // "Last used" for the token list, written at most once a minute per token.
-        auto zw_touch = [&st, id = (*use)->token_id](db::Conn& c) -> Result<int> {
+        auto zw_touch = [&st, id = use->token_id](db::Conn& c) -> Result<int> {
           if (auto s = TouchToken(c, st.clock, id); !s) return std::move(s).error();
           return 1;
         };
         auto touched = co_await st.db.Write<int>(zw_touch);
         (void)touched;
+        use->last_used_ms = st.clock.NowMs();
+        cache.Put(key, generation, *use);
       }
-      Principal& p = (*use)->principal;
+      Principal& p = use->principal;
       req.context.insert_or_assign(std::string(web::kUserNameContextKey), p.display_name);
       SetCurrentPrincipal(req, std::move(p));
       co_return co_await next(req);
@@ -186,6 +205,8 @@ std::string SessionCookie(std::string_view session_id, bool secure) {
 std::string ClearSessionCookie(bool secure) {
   return http::SetCookieValue(kSessionCookie, "", 0, true, secure);
 }
+
+void AccountsChanged() { TokenUses().Invalidate(); }
 
 http::Middleware MakeMiddleware(const web::ModuleContext& ctx) {
   auto state = std::make_shared<State>(State{ctx.clock, ctx.db, ctx.view, PolicyFrom(ctx.config)});

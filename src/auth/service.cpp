@@ -779,6 +779,7 @@ Result<std::optional<TokenUse>> UseToken(db::Conn& conn, const Clock& clock,
   TokenUse use;
   use.token_id = (*row)->Int(3);
   use.last_used_ms = (*row)->OptInt(4);
+  use.expires_ms = expires;
   Principal& p = use.principal;
   p.user_id = (*user)->id;
   p.kind = (*user)->kind;

@@ -154,11 +154,12 @@ Result<std::vector<TokenInfo>> ListTokensInScope(db::Conn& conn,
 // One token with its owner and the owner's unit, nullopt when there is none.
 Result<std::optional<TokenInfo>> FindToken(db::Conn& conn, int64_t token_id);
 
-// A valid Bearer token: whom it stands for and when it was last used.
+// A valid Bearer token: whom it stands for, when it was last used and when it expires.
 struct TokenUse {
   Principal principal;
   int64_t token_id = 0;
   std::optional<int64_t> last_used_ms;
+  std::optional<int64_t> expires_ms;
 };
 // The use of a Bearer token, or nullopt when it is unknown, expired, revoked or the account is
 // disabled. Only reads.

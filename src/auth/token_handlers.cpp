@@ -6,6 +6,7 @@
 #include <string>
 
 #include "auth/handlers.hpp"
+#include "auth/middleware.hpp"
 #include "auth/service.hpp"
 #include "web/once.hpp"
 #include "web/page.hpp"
@@ -37,7 +38,7 @@ audit::Actor ActorOf(const http::Request& req, const Principal& who) {
 // Administrators only: anonymous → login, citizens and staff without kUserManage → 403.
 std::optional<http::Response> RequireAdmin(const Deps& d, const http::Request& req) {
   const Principal* who = CurrentPrincipal(req);
-  if (!who) return http::Redirect("/login?next=" + http::PercentEncode(req.raw.target()));
+  if (!who) return web::LoginRedirect(req);
   if (who->kind != Principal::Kind::kStaff || !AuthorizeAny(who, Permission::kUserManage)) {
     return web::ErrorPage(req, d.view, status::forbidden);
   }
@@ -260,6 +261,7 @@ asio::awaitable<http::Response> PostRevoke(const Deps& d, http::Request& req) {
     return true;
   };
   auto done = co_await d.db.Write<bool>(zw_revoke);
+  if (done && *done) AccountsChanged();
   if (!done) co_return web::ErrorPage(req, d.view, web::StatusFor(done.error().code));
   co_return http::Redirect("/admin/tokens?revoked=" + std::to_string(id));
 }

@@ -190,6 +190,10 @@ TEST_P(TokensHttpTest, RevokeStopsTheTokenIsAuditedAndARepeatIsHarmless) {
                             auth::SystemActor());
   });
   ASSERT_TRUE(made) << made.error().message;
+  const Headers bearer{{"Authorization", "Bearer " + made->token}};
+  // Used first, so this process keeps its principal for a few seconds; the revoke holds anyway.
+  ASSERT_EQ(server_->Client().Get("/api/v1/me", bearer).status, 200);
+  ASSERT_EQ(server_->Client().Get("/api/v1/me", bearer).status, 200);
   const std::string path = "/admin/tokens/" + std::to_string(made->id) + "/revoke";
   auto admin = SignedIn("townadmin");
   auto res = PostFormWithCsrf(admin, path, {});
@@ -206,6 +210,56 @@ TEST_P(TokensHttpTest, RevokeStopsTheTokenIsAuditedAndARepeatIsHarmless) {
   EXPECT_EQ(PostFormWithCsrf(admin, "/admin/tokens/abc/revoke", {}).status, 404);
   // Without the CSRF token nothing is revoked.
   EXPECT_EQ(admin.PostForm("/admin/tokens/1/revoke", {}).status, 403);
+}
+
+// A token's principal is kept a few seconds (auth::kTokenCacheTtl): disabling the account or
+// taking its role away through the users page holds for its tokens from the next request.
+TEST_P(TokensHttpTest, DisablingTheAccountOrItsRoleStopsItsTokensAtOnce) {
+  auto issue = [&](const std::string& login) {
+    auto made = db().WriteSync<auth::IssuedToken>([&](db::Conn& c) {
+      return auth::IssueToken(c, server_->clock(), login, std::nullopt, "对接",
+                              auth::SystemActor());
+    });
+    EXPECT_TRUE(made) << made.error().message;
+    return made ? Headers{{"Authorization", "Bearer " + made->token}} : Headers{};
+  };
+  const Headers v1 = issue("v1clerk"), v2 = issue("v2clerk");
+  for (int i = 0; i < 2; ++i) {
+    ASSERT_EQ(server_->Client().Get("/api/v1/me", v1).status, 200);
+    auto me = server_->Client().Get("/api/v1/me", v2);
+    ASSERT_EQ(me.status, 200);
+    EXPECT_TRUE(Has(me.body, "\"role\":\"clerk\""));
+  }
+  auto admin = SignedIn("townadmin");
+  const auto id_of = [&](const std::string& login) {
+    auto r = db().ReadSync<int64_t>([&](db::Conn& c) -> Result<int64_t> {
+      auto row = c.QueryOne("SELECT id FROM auth_users WHERE login = $1", {login});
+      if (!row) return std::move(row).error();
+      return (*row)->Int(0);
+    });
+    return r ? *r : int64_t{0};
+  };
+  auto disabled = PostFormWithCsrf(admin, "/admin/users/" + std::to_string(id_of("v1clerk")),
+                                   {{"display_name", "v1clerk"},
+                                    {"unit_id", std::to_string(t_.village1)},
+                                    {"role_0", "clerk"},
+                                    {"scope_0", "unit"},
+                                    {"grant_unit_0", std::to_string(t_.village1)},
+                                    {"disabled", "1"}});
+  ASSERT_EQ(disabled.status, 303) << disabled.body;
+  EXPECT_EQ(server_->Client().Get("/api/v1/me", v1).status, 401);
+
+  auto no_role = PostFormWithCsrf(admin, "/admin/users/" + std::to_string(id_of("v2clerk")),
+                                  {{"display_name", "v2clerk"},
+                                   {"unit_id", std::to_string(t_.village2)},
+                                   {"role_0", "auditor"},
+                                   {"scope_0", "unit"},
+                                   {"grant_unit_0", std::to_string(t_.village2)}});
+  ASSERT_EQ(no_role.status, 303) << no_role.body;
+  auto me = server_->Client().Get("/api/v1/me", v2);
+  ASSERT_EQ(me.status, 200);
+  EXPECT_FALSE(Has(me.body, "\"role\":\"clerk\"")) << me.body;
+  EXPECT_TRUE(Has(me.body, "\"role\":\"auditor\"")) << me.body;
 }
 
 TEST_P(TokensHttpTest, AnotherUnitsAdminLearnsNothing) {
