@@ -124,10 +124,7 @@ std::optional<http::Response> Denied(const Deps& d, const http::Request& req) {
   const auth::Principal* who = auth::CurrentPrincipal(req);
   auto allowed = auth::AuthorizeAny(who, auth::Permission::kAuditView);
   if (allowed) return std::nullopt;
-  if (allowed.error().code == ErrorCode::kUnauthenticated) {
-    return http::Redirect("/login?next=" + http::PercentEncode(req.raw.target()));
-  }
-  return web::ErrorPage(req, d.view, web::StatusFor(allowed.error().code));
+  return web::RefusePage(req, d.view, allowed.error());
 }
 
 std::string UnitText(const std::optional<int64_t>& unit_id) {

@@ -27,10 +27,6 @@ struct Deps {
 
 const std::string& S(const Deps& d, std::string_view key) { return d.view.strings().Get(key); }
 
-http::Response ToLogin(const http::Request& req) {
-  return http::Redirect("/login?next=" + http::PercentEncode(req.raw.target()));
-}
-
 std::optional<int64_t> ParseId(const std::optional<std::string>& text) {
   if (!text || text->empty() || text->size() > 18 ||
       text->find_first_not_of("0123456789") != std::string::npos) {
@@ -64,7 +60,7 @@ struct InboxPage {
 
 asio::awaitable<http::Response> GetInbox(const Deps& d, http::Request& req) {
   const auth::Principal* who = auth::CurrentPrincipal(req);
-  if (!who) co_return ToLogin(req);
+  if (!who) co_return web::LoginRedirect(req);
   const auto before = ParseId(req.QueryForm().Get("before"));
   auto work = [uid = who->user_id, before](db::Conn& c) -> Result<InboxPage> {
     InboxPage page;
@@ -104,7 +100,7 @@ asio::awaitable<http::Response> GetInbox(const Deps& d, http::Request& req) {
 
 asio::awaitable<http::Response> PostRead(const Deps& d, http::Request& req) {
   const auth::Principal* who = auth::CurrentPrincipal(req);
-  if (!who) co_return ToLogin(req);
+  if (!who) co_return web::LoginRedirect(req);
   const auto id = ParseId(req.Param("id"));
   if (!id) co_return web::ErrorPage(req, d.view, status::not_found);
   const bool open = req.BodyForm().GetOr("open") == "1";
@@ -124,7 +120,7 @@ asio::awaitable<http::Response> PostRead(const Deps& d, http::Request& req) {
 
 asio::awaitable<http::Response> PostReadAll(const Deps& d, http::Request& req) {
   const auth::Principal* who = auth::CurrentPrincipal(req);
-  if (!who) co_return ToLogin(req);
+  if (!who) co_return web::LoginRedirect(req);
   auto work = [&d, uid = who->user_id](db::Conn& c) { return MarkAllRead(c, d.clock, uid); };
   auto done = co_await d.db.Write<int64_t>(work);
   if (!done) co_return web::ErrorPage(req, d.view, web::StatusFor(done.error().code));
@@ -175,7 +171,7 @@ asio::awaitable<http::Response> GetApiInbox(const Deps& d, http::Request& req) {
 // carries user management, so that permission stands for "system administrator" here.
 std::optional<http::Response> DeniedOutbox(const Deps& d, const http::Request& req) {
   const auth::Principal* who = auth::CurrentPrincipal(req);
-  if (!who) return ToLogin(req);
+  if (!who) return web::LoginRedirect(req);
   auto allowed = auth::AuthorizeAny(who, auth::Permission::kUserManage);
   if (allowed && who->kind == auth::Principal::Kind::kStaff) return std::nullopt;
   return web::ErrorPage(req, d.view, status::forbidden);

@@ -54,13 +54,9 @@ class Pages {
  public:
   explicit Pages(web::ModuleContext& ctx) : db_(ctx.db), clock_(ctx.clock), view_(ctx.view) {}
 
-  // The answer for a refused or failed request: the login page for the anonymous, else the error
-  // page for the code.
+  // The answer for a refused or failed request (web::RefusePage).
   Response Refuse(const Request& req, const Error& e) const {
-    if (e.code == ErrorCode::kUnauthenticated) {
-      return http::Redirect("/login?next=" + http::PercentEncode(std::string(req.raw.target())));
-    }
-    return web::ErrorPage(req, view_, web::StatusFor(e.code));
+    return web::RefusePage(req, view_, e);
   }
 
   Response Render(const Request& req, const std::string& title, std::string_view name, Data data,

@@ -33,10 +33,7 @@ audit::Actor ActorOf(const http::Request& req, const Principal& who) {
 }
 
 http::Response Denied(const Deps& d, const http::Request& req, const Error& e) {
-  if (e.code == ErrorCode::kUnauthenticated) {
-    return http::Redirect("/login?next=" + http::PercentEncode(req.raw.target()));
-  }
-  return web::ErrorPage(req, d.view, web::StatusFor(e.code));
+  return web::RefusePage(req, d.view, e);
 }
 
 std::optional<int64_t> ParseId(std::string_view text) {

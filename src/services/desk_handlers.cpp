@@ -329,10 +329,7 @@ class Desk {
   // ---- helpers ------------------------------------------------------------------------------
 
   Response Refuse(const Request& req, const Error& e) const {
-    if (e.code == ErrorCode::kUnauthenticated) {
-      return http::Redirect("/login?next=" + http::PercentEncode(std::string(req.raw.target())));
-    }
-    return web::ErrorPage(req, env_->view, web::StatusFor(e.code));
+    return web::RefusePage(req, env_->view, e);
   }
 
   Response Render(const Request& req, const std::string& title, std::string_view name, Data data,

@@ -389,10 +389,7 @@ class Pages {
   }
 
   Response Refuse(const Request& req, const Error& e) const {
-    if (e.code == ErrorCode::kUnauthenticated) {
-      return http::Redirect("/login?next=" + http::PercentEncode(std::string(req.raw.target())));
-    }
-    return web::ErrorPage(req, view_, web::StatusFor(e.code));
+    return web::RefusePage(req, view_, e);
   }
 
   // A short page with a heading, a message and a way on.

@@ -89,6 +89,15 @@ http::Response ErrorPage(const http::Request& req, const view::View& view, statu
   return res;
 }
 
+http::Response LoginRedirect(const http::Request& req) {
+  return http::Redirect("/login?next=" + http::PercentEncode(req.raw.target()));
+}
+
+http::Response RefusePage(const http::Request& req, const view::View& view, const Error& error) {
+  if (error.code == ErrorCode::kUnauthenticated) return LoginRedirect(req);
+  return ErrorPage(req, view, StatusFor(error.code));
+}
+
 http::Response JsonError(const Error& error) {
   boost::json::object inner{{"code", ErrorCodeName(error.code)}, {"message", error.message}};
   if (!error.fields.empty()) {

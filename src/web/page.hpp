@@ -32,6 +32,15 @@ http::Response RenderPage(const http::Request& req, const view::View& view, std:
 http::Response ErrorPage(const http::Request& req, const view::View& view,
                          http::bhttp::status status);
 
+// Sends a visitor who is not signed in to the login page: 303 to /login?next=<this request's
+// target (path and query), percent-encoded>, so that signing in comes back to it.
+http::Response LoginRedirect(const http::Request& req);
+
+// The answer to a page request refused with `error`: kUnauthenticated → LoginRedirect(req);
+// every other code → ErrorPage for StatusFor(error.code) (kForbidden 403, kNotFound 404,
+// kConflict 409, kInternal 500, …). Only the code is used; error.message is not shown.
+http::Response RefusePage(const http::Request& req, const view::View& view, const Error& error);
+
 // {"error":{"code":"…","message":"…","field":"…"}} with the status StatusFor(error.code).
 http::Response JsonError(const Error& error);
 
