@@ -93,26 +93,31 @@ asio::awaitable<http::Response> Handle(const State& st, http::Request& req,
       const std::string key = Sha256Hex(token);
       TtlCache<TokenUse>& cache = TokenUses();
       const uint64_t generation = cache.Generation();
+      const auto touch_due = [&st](const TokenUse& u) {
+        return !u.last_used_ms || st.clock.NowMs() - *u.last_used_ms >= kTouchEveryMs;
+      };
       std::optional<TokenUse> use = cache.Get(key);
-      if (!use) {
+      // The request that records the token's use (once a minute) reads it afresh as well.
+      if (use && touch_due(*use)) use.reset();
+      if (use) {
+        if (use->expires_ms && *use->expires_ms <= st.clock.NowMs()) {
+          co_return web::JsonError(bad);
+        }
+      } else {
         auto zw_work1 = [&st, token](db::Conn& c) { return UseToken(c, st.clock, token); };
         auto found = co_await st.db.Read<std::optional<TokenUse>>(zw_work1);
         if (!found) co_return web::JsonError(found.error());
         if (!*found) co_return web::JsonError(bad);
         use = std::move(**found);
-        cache.Put(key, generation, *use);
-      } else if (use->expires_ms && *use->expires_ms <= st.clock.NowMs()) {
-        co_return web::JsonError(bad);
-      }
-      if (!use->last_used_ms || st.clock.NowMs() - *use->last_used_ms >= kTouchEveryMs) {
-        // "Last used" for the token list, written at most once a minute per token.
-        auto zw_touch = [&st, id = use->token_id](db::Conn& c) -> Result<int> {
-          if (auto s = TouchToken(c, st.clock, id); !s) return std::move(s).error();
-          return 1;
-        };
-        auto touched = co_await st.db.Write<int>(zw_touch);
-        (void)touched;
-        use->last_used_ms = st.clock.NowMs();
+        if (touch_due(*use)) {
+          // "Last used" for the token list, written at most once a minute per token.
+          auto zw_touch = [&st, id = use->token_id](db::Conn& c) -> Result<int> {
+            if (auto s = TouchToken(c, st.clock, id); !s) return std::move(s).error();
+            return 1;
+          };
+          auto touched = co_await st.db.Write<int>(zw_touch);
+          if (touched) use->last_used_ms = st.clock.NowMs();
+        }
         cache.Put(key, generation, *use);
       }
       Principal& p = use->principal;
