@@ -66,6 +66,13 @@ Result<std::vector<ClaimedSms>> ClaimDue(db::Conn& conn, int64_t now_ms, int64_t
   return out;
 }
 
+Result<int64_t> ForgetOldFailedPhones(db::Conn& conn, int64_t now_ms) {
+  return conn.Exec(
+      "UPDATE notify_outbox SET phone_enc = NULL WHERE status = 'failed' "
+      "AND next_attempt_at_ms < $1 AND phone_enc IS NOT NULL",
+      {now_ms - kFailedPhoneKeepMs});
+}
+
 Dispatcher::Dispatcher(db::Database& db, const Clock& clock,
                        std::shared_ptr<const people::Keys> keys,
                        std::shared_ptr<SmsGateway> gateway, DispatchOptions options)
@@ -81,6 +88,25 @@ Dispatcher::Dispatcher(db::Database& db, const Clock& clock,
 
 Result<DispatchStats> Dispatcher::RunOnce() {
   DispatchStats stats;
+  // Hourly, not every run: the index narrows the UPDATE to failed rows older than the limit, but
+  // those whose phone is already gone stay in that range for good, so a run every 5 s would
+  // re-read them for nothing. An hour late on a 30-day limit does not matter.
+  if (const int64_t now = clock_.NowMs(); now >= next_forget_ms_ && !stopping_) {
+    auto forgotten =
+        db_.WriteSync<int64_t>([&](db::Conn& c) { return ForgetOldFailedPhones(c, now); });
+    if (!forgotten) {
+      // Not fatal to delivery: logged, and tried again on the next run.
+      spdlog::warn("notify: dropping the phones of old failed SMS failed: {}",
+                   forgotten.error().message);
+    } else {
+      next_forget_ms_ = now + kForgetPhonesEveryMs;
+      stats.forgotten = static_cast<int>(*forgotten);
+      if (*forgotten > 0) {
+        spdlog::info("notify: dropped the phone of {} SMS failed more than {} days ago", *forgotten,
+                     kFailedPhoneKeepDays);
+      }
+    }
+  }
   if (!gateway_ || !keys_) return stats;
   while (!stopping_) {
     const std::string token = RandomToken();

@@ -9,6 +9,9 @@
 // - 2xx from the gateway: status 'sent', the encrypted phone dropped (only the mask stays).
 // - anything else: attempts + 1 and the next try after BackoffMs(attempts); after max_attempts
 //   the message is 'failed' with its last error, and waits for an administrator's 重试.
+// - a failed message keeps its encrypted phone for kFailedPhoneKeepDays only; after that
+//   ForgetOldFailedPhones (run by RunOnce at most once an hour) drops it, and it can no longer
+//   be retried (the mask stays for the record).
 // Time is the injected Clock's, so tests move a FakeClock and call RunOnce.
 
 #include <atomic>
@@ -26,6 +29,15 @@ struct Keys;
 
 namespace zhenwu::notify {
 
+// How long a failed message keeps its encrypted phone (PIPL data minimisation): the phone is
+// kept past failure only so that an administrator can press 重试 once the gateway works again;
+// 30 days is ample for that, and a message that old is of no use to its recipient anyway.
+// Deliberately not a config key: the limit is a policy of this module, not of a deployment.
+inline constexpr int64_t kFailedPhoneKeepDays = 30;
+inline constexpr int64_t kFailedPhoneKeepMs = kFailedPhoneKeepDays * 24 * 60 * 60 * 1000;
+// How often one dispatcher looks for phones to forget (its first RunOnce always does).
+inline constexpr int64_t kForgetPhonesEveryMs = 60 * 60 * 1000;
+
 // The wait before the next try after `attempts` failed ones: 30 s, 1 min, 2 min, 4 min, …,
 // at most 1 hour.
 int64_t BackoffMs(int attempts);
@@ -40,9 +52,10 @@ struct DispatchOptions {
 struct DispatchStats {
   int claimed = 0;
   int sent = 0;
-  int retrying = 0;  // failed this time, will be tried again
-  int failed = 0;    // failed for good (max attempts, or the phone cannot be decrypted)
-  int lost = 0;      // the lease ran out before the outcome was recorded (another took over)
+  int retrying = 0;   // failed this time, will be tried again
+  int failed = 0;     // failed for good (max attempts, or the phone cannot be decrypted)
+  int lost = 0;       // the lease ran out before the outcome was recorded (another took over)
+  int forgotten = 0;  // failed messages whose phone was dropped (older than kFailedPhoneKeepDays)
 };
 
 class Dispatcher {
@@ -51,9 +64,11 @@ class Dispatcher {
   Dispatcher(db::Database& db, const Clock& clock, std::shared_ptr<const people::Keys> keys,
              std::shared_ptr<SmsGateway> gateway, DispatchOptions options = {});
 
-  // Sends every message due now, claim after claim, until none is due (or only ones claimed by
-  // others). Blocking: run it on a background thread, never on an IO thread. Fails with the
-  // database's error (what was already recorded stays recorded).
+  // First, at most once per kForgetPhonesEveryMs, drops the phones of messages failed more than
+  // kFailedPhoneKeepDays ago (also when SMS is disabled). Then sends every message due now,
+  // claim after claim, until none is due (or only ones claimed by others). Blocking: run it on a
+  // background thread, never on an IO thread. Fails with the database's error (what was already
+  // recorded stays recorded).
   Result<DispatchStats> RunOnce();
 
   bool enabled() const { return gateway_ != nullptr; }
@@ -70,6 +85,7 @@ class Dispatcher {
   std::shared_ptr<SmsGateway> gateway_;
   DispatchOptions options_;
   std::atomic<bool> stopping_{false};
+  int64_t next_forget_ms_ = 0;  // when RunOnce next looks for phones to forget
 };
 
 // One claimed message (exposed for tests of the claim itself).
@@ -82,6 +98,13 @@ struct ClaimedSms {
 // Claims up to `limit` due pending messages for `lease_ms` under `token`, in one statement.
 Result<std::vector<ClaimedSms>> ClaimDue(db::Conn& conn, int64_t now_ms, int64_t lease_ms,
                                          const std::string& token, int limit);
+
+// Sets phone_enc = NULL on the failed messages that failed before `now_ms` −
+// kFailedPhoneKeepMs and still have a phone, in one statement; phone_mask stays. A failed row's
+// next_attempt_at_ms is the time it failed (giving up records the attempt's time there, and
+// nothing else changes a failed row until a retry makes it pending again), and the condition
+// runs on the notify_outbox_due index (status, next_attempt_at_ms). Returns how many rows.
+Result<int64_t> ForgetOldFailedPhones(db::Conn& conn, int64_t now_ms);
 
 // Builds the dispatcher the configuration asks for (notify.sms_*). kInvalidInput for a bad URL.
 Result<std::unique_ptr<Dispatcher>> DispatcherFromConfig(const Config& config, db::Database& db,

@@ -235,6 +235,10 @@ asio::awaitable<http::Response> RenderOutbox(const Deps& d, http::Request& req, 
     item.set("can_retry", o.status == OutboxStatus::kFailed && o.has_phone
                               ? Data::type::bool_true
                               : Data::type::bool_false);
+    // Failed, but its phone was dropped after kFailedPhoneKeepDays: say why there is no 重试.
+    item.set("phone_gone", o.status == OutboxStatus::kFailed && !o.has_phone
+                               ? Data::type::bool_true
+                               : Data::type::bool_false);
     items.push_back(item);
   }
   Data counts{Data::type::object};

@@ -187,13 +187,15 @@ Status RetryFailed(db::Conn& conn, const Clock& clock, const audit::Actor& actor
   if ((*item)->status != OutboxStatus::kFailed) {
     return Error::Conflict("只有发送失败的短信可以重试");
   }
-  if (!(*item)->has_phone) return Error::Conflict("这条短信的手机号已不再保存，无法重试");
+  if (!(*item)->has_phone) return Error::Conflict("这条短信的手机号已超过保留期限删除，无法重试");
   auto r = conn.Exec(
       "UPDATE notify_outbox SET status = 'pending', attempts = 0, next_attempt_at_ms = $1, "
-      "claimed_until_ms = 0, claim_token = NULL WHERE id = $2 AND status = 'failed'",
+      "claimed_until_ms = 0, claim_token = NULL "
+      "WHERE id = $2 AND status = 'failed' AND phone_enc IS NOT NULL",
       {clock.NowMs(), id});
   if (!r) return std::move(r).error();
-  if (*r == 0) return Error::Conflict("只有发送失败的短信可以重试");
+  // Changed since it was read: retried meanwhile, or its phone just passed the keeping limit.
+  if (*r == 0) return Error::Conflict("只有发送失败且仍保存手机号的短信可以重试");
   audit::Entry entry;
   entry.action = "notify.sms.retry";
   entry.entity = "notify_outbox";

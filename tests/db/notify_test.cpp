@@ -1,6 +1,6 @@
 // Notifications on both backends: enqueue inside the caller's transaction, the inbox, and SMS
 // delivery — atomic claims (no message sent twice by concurrent dispatchers), backoff, giving
-// up, an administrator's retry, and dropping the phone once sent.
+// up, an administrator's retry, and dropping the phone once sent (or 30 days after failing).
 
 #include <gtest/gtest.h>
 
@@ -379,6 +379,115 @@ TEST_P(NotifyTest, RetryRefusesWhatIsNotFailed) {
   ASSERT_FALSE(sent);
   EXPECT_EQ(sent.error().code, ErrorCode::kConflict);
   EXPECT_EQ(Count("audit_events"), 0);
+}
+
+constexpr int64_t kDay = 24 * 3600 * kSecond;
+
+// PIPL data minimisation: a failed message keeps its phone (for 重试) for 30 days only.
+TEST_P(NotifyTest, AFailedMessageLosesItsPhoneAfterThirtyDaysAndKeepsItsMask) {
+  const int64_t now = clock().NowMs();
+  std::map<std::string, int64_t> ids;
+  for (const char* name : {"old_failed", "young_failed", "old_pending", "old_sent"}) {
+    ASSERT_TRUE(EnqResult(Sms("138 0013 8000", std::string("services_case:") + name)));
+    auto r = ReadQuery("SELECT MAX(id) FROM notify_outbox");
+    ASSERT_TRUE(r);
+    ids[name] = r->rows.at(0).Int(0);
+  }
+  auto set = [&](const std::string& name, const std::string& status, int64_t at_ms) {
+    auto r = WriteQuery(
+        "UPDATE notify_outbox SET status = $1, next_attempt_at_ms = $2, attempts = 5, "
+        "last_error = '短信网关：HTTP 503 busy' WHERE id = $3",
+        {status, at_ms, ids.at(name)});
+    ASSERT_TRUE(r) << r.error().message;
+  };
+  set("old_failed", "failed", now - 31 * kDay);
+  set("young_failed", "failed", now - 29 * kDay);
+  set("old_pending", "pending", now - 31 * kDay);
+  // A sent row never has a phone; one left with it by hand shows that only failed rows are hit.
+  set("old_sent", "sent", now - 31 * kDay);
+  ASSERT_EQ(kFailedPhoneKeepDays, 30);
+
+  // Without a gateway nothing is sent (the old pending one stays pending), but phones are
+  // still forgotten.
+  auto dispatcher = MakeDispatcher(nullptr);
+  auto stats = dispatcher->RunOnce();
+  ASSERT_TRUE(stats) << stats.error().message;
+  EXPECT_EQ(stats->forgotten, 1);
+  EXPECT_EQ(stats->claimed, 0);
+
+  auto old_failed = Outbox(ids["old_failed"]);
+  ASSERT_TRUE(old_failed);
+  EXPECT_FALSE(old_failed->has_phone);
+  EXPECT_EQ(old_failed->phone_mask, "138****8000");
+  EXPECT_EQ(old_failed->status, OutboxStatus::kFailed);
+  EXPECT_EQ(old_failed->attempts, 5);
+  EXPECT_EQ(old_failed->last_error, "短信网关：HTTP 503 busy");
+  auto enc = ReadQuery("SELECT phone_enc FROM notify_outbox WHERE id = $1", {ids["old_failed"]});
+  ASSERT_TRUE(enc);
+  EXPECT_TRUE(enc->rows.at(0).IsNull(0));
+  EXPECT_TRUE(Outbox(ids["young_failed"])->has_phone);
+  EXPECT_TRUE(Outbox(ids["old_pending"])->has_phone);
+  EXPECT_EQ(Outbox(ids["old_pending"])->status, OutboxStatus::kPending);
+  EXPECT_TRUE(Outbox(ids["old_sent"])->has_phone);
+
+  // A failed message without its phone cannot be retried; the row stays as it was.
+  audit::Actor admin{int64_t{1}, "admin", "127.0.0.1", "req-1"};
+  auto retry = db().WriteSync<bool>([&](db::Conn& c) -> Result<bool> {
+    if (auto s = RetryFailed(c, clock(), admin, ids["old_failed"]); !s) {
+      return std::move(s).error();
+    }
+    return true;
+  });
+  ASSERT_FALSE(retry);
+  EXPECT_EQ(retry.error().code, ErrorCode::kConflict);
+  EXPECT_NE(retry.error().message.find("保留期限"), std::string::npos);
+  auto after = Outbox(ids["old_failed"]);
+  EXPECT_EQ(after->status, OutboxStatus::kFailed);
+  EXPECT_EQ(after->attempts, 5);
+  EXPECT_EQ(after->next_attempt_at_ms, now - 31 * kDay);
+  EXPECT_FALSE(after->has_phone);
+  EXPECT_EQ(Count("audit_events"), 0);
+
+  // Two days on, the younger one is past the limit too.
+  clock().Advance(2 * kDay);
+  auto later = dispatcher->RunOnce();
+  ASSERT_TRUE(later);
+  EXPECT_EQ(later->forgotten, 1);
+  EXPECT_FALSE(Outbox(ids["young_failed"])->has_phone);
+  EXPECT_EQ(Outbox(ids["young_failed"])->phone_mask, "138****8000");
+  EXPECT_TRUE(Outbox(ids["old_pending"])->has_phone);
+  EXPECT_TRUE(Outbox(ids["old_sent"])->has_phone);
+}
+
+// The limit counts from the time the dispatcher gave up, and one dispatcher looks at most once
+// an hour.
+TEST_P(NotifyTest, PhonesAreForgottenThirtyDaysAfterFailingCheckedHourly) {
+  ASSERT_TRUE(EnqResult(Sms()));
+  const int64_t id = OnlyOutboxId();
+  auto gw = std::make_shared<RecordingGateway>();
+  gw->failing = true;
+  auto dispatcher = MakeDispatcher(gw, /*max_attempts=*/1);
+  const int64_t failed_at = clock().NowMs();
+  auto first = dispatcher->RunOnce();
+  ASSERT_TRUE(first);
+  EXPECT_EQ(first->failed, 1);
+  EXPECT_EQ(first->forgotten, 0);
+  EXPECT_EQ(Outbox(id)->next_attempt_at_ms, failed_at);
+
+  clock().Set(failed_at + 30 * kDay - 10 * 60 * kSecond);  // not yet 30 days
+  EXPECT_EQ(dispatcher->RunOnce()->forgotten, 0);
+  EXPECT_TRUE(Outbox(id)->has_phone);
+  clock().Advance(20 * 60 * kSecond);  // past 30 days, but checked only 20 minutes ago
+  EXPECT_EQ(dispatcher->RunOnce()->forgotten, 0);
+  EXPECT_TRUE(Outbox(id)->has_phone);
+  clock().Advance(40 * 60 * kSecond);  // an hour since the last check
+  EXPECT_EQ(dispatcher->RunOnce()->forgotten, 1);
+  EXPECT_FALSE(Outbox(id)->has_phone);
+  EXPECT_EQ(Outbox(id)->status, OutboxStatus::kFailed);
+  // Already forgotten: nothing more to do an hour later.
+  clock().Advance(3600 * kSecond);
+  EXPECT_EQ(dispatcher->RunOnce()->forgotten, 0);
+  EXPECT_EQ(gw->Calls().size(), 1u);
 }
 
 TEST_P(NotifyTest, APhoneTheKeysCannotOpenFailsAtOnce) {

@@ -324,6 +324,47 @@ TEST_P(NotifyHttpTest, AdministratorsSeeTheOutboxMaskedAndRetryAFailedSms) {
   EXPECT_NE(admin.Get("/admin/outbox?status=sent").body.find("已发送"), std::string::npos);
 }
 
+// 30 days after failing the phone is dropped: the page says so instead of offering 重试, and a
+// forged retry is refused with a message.
+TEST_P(NotifyHttpTest, AFailedSmsPastTheKeepingLimitCannotBeRetried) {
+  gateway_->set_failing(true);
+  Enqueue(Sms());
+  const int64_t id = LastOutboxId();
+  for (int i = 0; i < 3; ++i) {
+    Run();
+    server_->clock().Advance(3600 * kSecond);
+  }
+  ASSERT_EQ(Outbox(id)->status, notify::OutboxStatus::kFailed);
+  const std::string retry_url = "/admin/outbox/" + std::to_string(id) + "/retry";
+  auto admin = SignedIn("admin1");
+  auto before = admin.Get("/admin/outbox?status=failed");
+  ASSERT_EQ(before.status, 200);
+  EXPECT_NE(before.body.find(retry_url), std::string::npos);
+  EXPECT_EQ(before.body.find("号码已超过保留期限删除，无法重试"), std::string::npos);
+
+  server_->clock().Advance(31 * 24 * 3600 * kSecond);
+  EXPECT_EQ(Run().forgotten, 1);
+  ASSERT_FALSE(Outbox(id)->has_phone);
+
+  admin = SignedIn("admin1");  // the session of a month ago has expired
+  auto page = admin.Get("/admin/outbox?status=failed");
+  ASSERT_EQ(page.status, 200);
+  EXPECT_NE(page.body.find("138****8000"), std::string::npos);  // the mask stays
+  EXPECT_NE(page.body.find("号码已超过保留期限删除，无法重试"), std::string::npos);
+  EXPECT_EQ(page.body.find(retry_url), std::string::npos);
+  EXPECT_EQ(page.body.find(">重试</button>"), std::string::npos);
+
+  auto forged = PostFormWithCsrf(admin, retry_url, {});
+  EXPECT_EQ(forged.status, 409);
+  EXPECT_NE(forged.body.find("只有发送失败且仍保存手机号的短信可以重试"), std::string::npos);
+  auto o = Outbox(id);
+  EXPECT_EQ(o->status, notify::OutboxStatus::kFailed);
+  EXPECT_EQ(o->attempts, 3);
+  EXPECT_FALSE(o->has_phone);
+  Run();
+  EXPECT_EQ(gateway_->received().size(), 3u);  // never tried again
+}
+
 TEST_P(NotifyHttpTest, OnlyAdministratorsMayUseTheOutbox) {
   gateway_->set_failing(true);
   Enqueue(Sms());
