@@ -879,14 +879,20 @@ Result<ServiceCase> Apply(db::Conn& conn, const Deps& deps, const audit::Actor& 
   // The applicant in the shared register (材料复用): found by number, else added.
   std::optional<int64_t> resident_id, enterprise_id;
   if (person) {
-    auto found = people::FindResidentByIdCard(conn, deps.clock, deps.keys, id_card);
-    if (!found) return std::move(found).error();
-    if (*found) {
+    // The registered person, if the number is registered; their name must match.
+    auto registered = [&]() -> Result<std::optional<int64_t>> {
+      auto found = people::FindResidentByIdCard(conn, deps.clock, deps.keys, id_card);
+      if (!found) return std::move(found).error();
+      if (!*found) return std::optional<int64_t>();
       if ((*found)->name != name) {
         return Error::Invalid("name", "姓名与该身份证号码登记的姓名不一致，请核对");
       }
-      resident_id = (*found)->id;
-    } else {
+      return std::optional<int64_t>((*found)->id);
+    };
+    auto found = registered();
+    if (!found) return std::move(found).error();
+    resident_id = *found;
+    if (!resident_id) {
       people::ResidentInput r;
       r.name = name;
       r.id_card = id_card;
@@ -894,8 +900,18 @@ Result<ServiceCase> Apply(db::Conn& conn, const Deps& deps, const audit::Actor& 
       r.village_unit_id = village->id;
       r.address = address;
       auto made = people::CreateResident(conn, deps.clock, deps.keys, actor, r);
-      if (!made) return std::move(made).error();
-      resident_id = made->id;
+      if (made) {
+        resident_id = made->id;
+      } else if (made.error().code == ErrorCode::kInvalidInput) {
+        // Registered meanwhile by a concurrent application for the same person (on PostgreSQL
+        // the insert waited for that one's commit and then did nothing): use that record.
+        auto again = registered();
+        if (!again) return std::move(again).error();
+        if (!*again) return std::move(made).error();
+        resident_id = *again;
+      } else {
+        return std::move(made).error();
+      }
     }
   } else {
     auto found = people::FindEnterpriseByUscc(conn, uscc);

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <future>
 #include <set>
 #include <thread>
 
@@ -559,6 +561,58 @@ TEST_P(ServicesTest, ConcurrentApplicationsGetDistinctNumbers) {
   EXPECT_EQ(failures.load(), 0);
   EXPECT_EQ(numbers.size(), static_cast<std::size_t>(kThreads * kEach));
   EXPECT_TRUE(numbers.count("PZ-20261130-0020"));
+}
+
+// Two first applications for one new person at the same moment (online, while the village
+// cadre applies on their behalf): on PostgreSQL the second one's insert into the register waits
+// for the first transaction and then inserts nothing. The second case must take the record the
+// first one made, not fail with "already registered".
+TEST_P(ServicesTest, TwoFirstApplicationsForOnePersonAtOnceShareOneRecord) {
+  if (is_sqlite()) GTEST_SKIP() << "one SQLite writer: transactions cannot overlap";
+  std::promise<void> applied, release;
+  auto release_future = release.get_future().share();
+  auto first = std::async(std::launch::async, [&] {
+    return db().WriteSync<ServiceCase>([&](db::Conn& c) -> Result<ServiceCase> {
+      auto made = Apply(c, Deps_(), actor_, nullptr, Application());
+      applied.set_value();
+      release_future.wait();
+      return made;
+    });
+  });
+  applied.get_future().wait();
+  auto second = std::async(std::launch::async, [&] { return ApplyAs(nullptr, Application()); });
+  // Until the second transaction waits for the first one's lock (or 10 s).
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  int64_t waiting = 0;
+  while (waiting == 0 && std::chrono::steady_clock::now() < deadline) {
+    auto r = Read<int64_t>([](db::Conn& c) -> Result<int64_t> {
+      auto row = c.QueryOne(
+          "SELECT COUNT(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND "
+          "datname = current_database()");
+      if (!row) return std::move(row).error();
+      return (*row)->Int(0);
+    });
+    ASSERT_TRUE(r) << r.error().message;
+    waiting = *r;
+    if (waiting == 0) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  EXPECT_EQ(waiting, 1);
+  release.set_value();
+  auto a = first.get();
+  auto b = second.get();
+  ASSERT_TRUE(a) << a.error().message;
+  ASSERT_TRUE(b) << b.error().message;
+  EXPECT_NE(a->number, b->number);
+  ASSERT_TRUE(a->resident_id);
+  EXPECT_EQ(a->resident_id, b->resident_id);
+  const std::string id_idx = keys_->BlindIndex("id_card", "450981199003071237");
+  auto residents = Read<int64_t>([&](db::Conn& c) -> Result<int64_t> {
+    auto row = c.QueryOne("SELECT COUNT(*) FROM people_residents WHERE id_card_idx = $1", {id_idx});
+    if (!row) return std::move(row).error();
+    return (*row)->Int(0);
+  });
+  ASSERT_TRUE(residents);
+  EXPECT_EQ(*residents, 1);
 }
 
 TEST_P(ServicesTest, CatalogueEditingChecksFieldsAndScope) {
