@@ -92,6 +92,18 @@ class NotifyHttpTest : public ::testing::TestWithParam<Backend> {
     return r && !r->empty() ? r->front().id : 0;
   }
 
+  // An SMS the gateway refused until the dispatcher gave up on it (status failed); its id.
+  int64_t FailedSms() {
+    gateway_->set_failing(true);
+    Enqueue(Sms());
+    const int64_t id = LastOutboxId();
+    for (int i = 0; i < 3; ++i) {
+      Run();
+      server_->clock().Advance(3600 * kSecond);
+    }
+    return id;
+  }
+
   HttpClient SignedIn(const std::string& login) {
     HttpClient client = server_->Client();
     EXPECT_TRUE(LoginAs(client, login, kTestPassword)) << login;
@@ -286,13 +298,7 @@ TEST_P(NotifyHttpTest, TheInboxApiAnswersJsonForABearerToken) {
 }
 
 TEST_P(NotifyHttpTest, AdministratorsSeeTheOutboxMaskedAndRetryAFailedSms) {
-  gateway_->set_failing(true);
-  Enqueue(Sms());
-  const int64_t id = LastOutboxId();
-  for (int i = 0; i < 3; ++i) {
-    Run();
-    server_->clock().Advance(3600 * kSecond);
-  }
+  const int64_t id = FailedSms();
   ASSERT_EQ(Outbox(id)->status, notify::OutboxStatus::kFailed);
 
   auto admin = SignedIn("admin1");
@@ -327,13 +333,7 @@ TEST_P(NotifyHttpTest, AdministratorsSeeTheOutboxMaskedAndRetryAFailedSms) {
 // 30 days after failing the phone is dropped: the page says so instead of offering 重试, and a
 // forged retry is refused with a message.
 TEST_P(NotifyHttpTest, AFailedSmsPastTheKeepingLimitCannotBeRetried) {
-  gateway_->set_failing(true);
-  Enqueue(Sms());
-  const int64_t id = LastOutboxId();
-  for (int i = 0; i < 3; ++i) {
-    Run();
-    server_->clock().Advance(3600 * kSecond);
-  }
+  const int64_t id = FailedSms();
   ASSERT_EQ(Outbox(id)->status, notify::OutboxStatus::kFailed);
   const std::string retry_url = "/admin/outbox/" + std::to_string(id) + "/retry";
   auto admin = SignedIn("admin1");
@@ -366,13 +366,7 @@ TEST_P(NotifyHttpTest, AFailedSmsPastTheKeepingLimitCannotBeRetried) {
 }
 
 TEST_P(NotifyHttpTest, OnlyAdministratorsMayUseTheOutbox) {
-  gateway_->set_failing(true);
-  Enqueue(Sms());
-  const int64_t id = LastOutboxId();
-  for (int i = 0; i < 3; ++i) {
-    Run();
-    server_->clock().Advance(3600 * kSecond);
-  }
+  const int64_t id = FailedSms();
   auto anonymous = server_->Client();
   EXPECT_EQ(anonymous.Get("/admin/outbox").status, 303);
   auto clerk = SignedIn("clerk1");
