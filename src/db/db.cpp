@@ -86,6 +86,16 @@ Result<int64_t> Conn::Exec(std::string_view sql, const Params& params) {
   return result->affected;
 }
 
+Result<int64_t> Conn::NextNumber(std::string_view counter) {
+  auto row = QueryOne(
+      "INSERT INTO core_counters (name, value) VALUES ($1, 1) ON CONFLICT (name) DO UPDATE SET "
+      "value = core_counters.value + 1 RETURNING value",
+      {std::string(counter)});
+  if (!row) return std::move(row).error();
+  if (!*row) return Error::Internal("counter " + std::string(counter) + " returned no row");
+  return (**row).Int(0);
+}
+
 Result<std::optional<Row>> Conn::QueryOne(std::string_view sql, const Params& params) {
   auto result = Query(sql, params);
   if (!result) return std::move(result).error();

@@ -70,6 +70,15 @@ class Conn {
   // Runs several statements without parameters (migrations). Not prepared.
   virtual Status ExecScript(std::string_view sql) = 0;
 
+  // The next number of the named counter (1, 2, 3 … per name; table core_counters), for readable
+  // numbers such as a case number's sequence. SQLite draws it in the caller's transaction, so the
+  // numbers have no gaps (there is one writer anyway). PostgreSQL draws it in a short
+  // transaction of its own on a side connection, committed without waiting for its WAL flush:
+  // concurrent writers then do not queue behind the counter's row lock until each one's commit is
+  // on disk. The caller's durable commit flushes that earlier WAL too, so a committed number is
+  // never handed out again after a crash; a number whose transaction rolls back is skipped.
+  virtual Result<int64_t> NextNumber(std::string_view counter);
+
   // Conveniences over Query.
   Result<int64_t> Exec(std::string_view sql, const Params& params = {});
   Result<std::optional<Row>> QueryOne(std::string_view sql, const Params& params = {});

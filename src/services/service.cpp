@@ -491,14 +491,7 @@ Result<std::string> TownCodeFor(db::Conn& conn, std::string_view path) {
 }
 
 Result<int64_t> NextSequence(db::Conn& conn, const std::string& prefix) {
-  auto row = conn.QueryOne(
-      "INSERT INTO services_case_seq (prefix, last_value) VALUES ($1, 1) "
-      "ON CONFLICT (prefix) DO UPDATE SET last_value = services_case_seq.last_value + 1 "
-      "RETURNING last_value",
-      {prefix});
-  if (!row) return std::move(row).error();
-  if (!*row) return Error::Internal("case sequence returned no row");
-  return (**row).Int(0);
+  return conn.NextNumber("services.case/" + prefix);
 }
 
 // Returns the new event's id.

@@ -355,6 +355,83 @@ TEST_P(DbCrudTest, FailingJobInBatchDoesNotAffectOthers) {
   }
 }
 
+// Conn::NextNumber: 1, 2, 3 … per counter name, from the core migrations' table.
+TEST_P(DbCrudTest, CountersCountUpEachOnItsOwn) {
+  ASSERT_TRUE(MigrateModules({"core"}));
+  auto next = [this](const std::string& name) {
+    auto n = db().WriteSync<int64_t>([&](Conn& c) { return c.NextNumber(name); });
+    EXPECT_TRUE(n) << n.error().message;
+    return n ? *n : -1;
+  };
+  EXPECT_EQ(next("cases/PZ-20261128"), 1);
+  EXPECT_EQ(next("cases/PZ-20261128"), 2);
+  EXPECT_EQ(next("cases/PZ-20261129"), 1);
+  auto two = db().WriteSync<int64_t>([](Conn& c) -> Result<int64_t> {
+    auto a = c.NextNumber("cases/PZ-20261128");
+    if (!a) return a;
+    auto b = c.NextNumber("cases/PZ-20261128");
+    if (!b) return b;
+    return *a * 100 + *b;
+  });
+  ASSERT_TRUE(two) << two.error().message;
+  EXPECT_EQ(*two, 304);
+  EXPECT_EQ(next("cases/PZ-20261128"), 5);
+  // A read cannot draw a number (PostgreSQL would otherwise draw it on the side connection).
+  auto read = db().ReadSync<int64_t>([](Conn& c) { return c.NextNumber("cases/PZ-20261128"); });
+  EXPECT_FALSE(read);
+  EXPECT_EQ(next("cases/PZ-20261128"), 6);
+}
+
+// SQLite draws in the writer's transaction: a rolled-back number is drawn again. PostgreSQL draws
+// on the side connection: it is skipped, never handed out twice.
+TEST_P(DbCrudTest, ANumberOfARolledBackWriteIsReusedOnSqliteAndSkippedOnPostgres) {
+  ASSERT_TRUE(MigrateModules({"core"}));
+  auto failed = db().WriteSync<int64_t>([](Conn& c) -> Result<int64_t> {
+    auto n = c.NextNumber("c");
+    if (!n) return n;
+    EXPECT_EQ(*n, 1);
+    return Error::Conflict("changed my mind");
+  });
+  ASSERT_FALSE(failed);
+  auto next = db().WriteSync<int64_t>([](Conn& c) { return c.NextNumber("c"); });
+  ASSERT_TRUE(next) << next.error().message;
+  EXPECT_EQ(*next, is_sqlite() ? 1 : 2);
+}
+
+// On PostgreSQL a transaction that has drawn a number does not hold up the next one drawing from
+// the same counter until it commits (with the counter row inside the transaction, writers
+// queued one commit at a time). SQLite has one writer, so there is nothing to hold up.
+TEST_P(DbCrudTest, AnOpenTransactionDoesNotHoldUpTheNextNumberOnPostgres) {
+  if (is_sqlite()) GTEST_SKIP() << "one writer: transactions never overlap";
+  ASSERT_TRUE(MigrateModules({"core"}));
+  std::promise<void> drawn;
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  std::promise<Status> first_result;
+  db().SubmitWrite(
+      [&](Conn& c) -> Status {
+        auto n = c.NextNumber("c");
+        drawn.set_value();
+        released.wait();
+        if (!n) return std::move(n).error();
+        if (auto r = Insert(c, "first", *n); !r) return std::move(r).error();
+        return {};
+      },
+      [&](Status s) { first_result.set_value(std::move(s)); });
+  drawn.get_future().wait();
+  auto second = std::async(std::launch::async, [this] {
+    return db().WriteSync<int64_t>([](Conn& c) { return c.NextNumber("c"); });
+  });
+  const bool in_time = second.wait_for(std::chrono::seconds(10)) == std::future_status::ready;
+  release.set_value();
+  ASSERT_TRUE(in_time) << "the second number waited for the first transaction";
+  auto n = second.get();
+  ASSERT_TRUE(n) << n.error().message;
+  EXPECT_EQ(*n, 2);
+  EXPECT_TRUE(first_result.get_future().get());
+  EXPECT_EQ(Count(" WHERE name = 'first' AND qty = 1"), 1);
+}
+
 TEST_P(DbCrudTest, DataSurvivesReopen) {
   ASSERT_TRUE(db().WriteSync<int64_t>([&](Conn& c) { return Insert(c, "kept", 1); }));
   ASSERT_TRUE(test_db().Reopen());

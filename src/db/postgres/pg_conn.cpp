@@ -157,6 +157,32 @@ Status PgConn::Control(const char* sql) {
   return {};
 }
 
+Result<int64_t> PgConn::NextNumber(std::string_view counter) {
+  if (counters_ == nullptr) return Conn::NextNumber(counter);
+  auto number = counters_->Next(counter);
+  if (!number) (void)Record(number.error());
+  return number;
+}
+
+Result<int64_t> SideCounters::Next(std::string_view counter) {
+  std::lock_guard lock(mu_);
+  // A connection that broke while idle (server restart) fails once; a fresh one then answers.
+  for (int attempt = 0;; ++attempt) {
+    if (!conn_ || conn_->broken()) {
+      conn_.reset();
+      auto conn = PgConn::Connect(url_, schema_, false);
+      if (!conn) return std::move(conn).error();
+      // Its commits need not wait for their flush: see Conn::NextNumber.
+      if (auto s = (*conn)->Control("SET synchronous_commit = off"); !s) {
+        return std::move(s).error();
+      }
+      conn_ = std::move(*conn);
+    }
+    auto number = conn_->Conn::NextNumber(counter);
+    if (number || attempt > 0 || !conn_->broken()) return number;
+  }
+}
+
 Status PgConn::Record(Status status) {
   if (!status && !work_error_) work_error_ = status.error();
   return status;

@@ -5,6 +5,7 @@
 #include <libpq-fe.h>
 
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -14,6 +15,8 @@
 #include "db/db.hpp"
 
 namespace zhenwu::db::postgres {
+
+class SideCounters;
 
 class PgConn final : public Conn {
  public:
@@ -29,6 +32,9 @@ class PgConn final : public Conn {
   Dialect dialect() const override { return Dialect::kPostgres; }
   Result<QueryResult> Query(std::string_view sql, const Params& params = {}) override;
   Status ExecScript(std::string_view sql) override;
+  // From `counters` when the pool has set one for a write, else in this transaction.
+  Result<int64_t> NextNumber(std::string_view counter) override;
+  void set_counters(SideCounters* counters) { counters_ = counters; }
 
   // Runs a statement of the backend itself (BEGIN, COMMIT …) with the simple protocol; its
   // failure is not recorded as the work's error.
@@ -54,6 +60,23 @@ class PgConn final : public Conn {
   std::unordered_map<std::string, Prepared> statements_;
   int64_t next_statement_ = 0;
   std::optional<Error> work_error_;
+  SideCounters* counters_ = nullptr;
+};
+
+// The side connection a pool's writers draw counter numbers from (see Conn::NextNumber): one
+// statement per number, each its own transaction with synchronous_commit off, one at a time.
+// Connects on first use and again after the connection breaks.
+class SideCounters {
+ public:
+  SideCounters(std::string url, std::string schema)
+      : url_(std::move(url)), schema_(std::move(schema)) {}
+  Result<int64_t> Next(std::string_view counter);
+
+ private:
+  const std::string url_;
+  const std::string schema_;
+  std::mutex mu_;
+  std::unique_ptr<PgConn> conn_;
 };
 
 }  // namespace zhenwu::db::postgres

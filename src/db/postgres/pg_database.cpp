@@ -35,7 +35,8 @@ void CallDone(const Database::Done& done, Status status) {
 
 class PgDatabase final : public Database {
  public:
-  PgDatabase(const Options& options, BlockingPool& pool) : options_(options), pool_(pool) {}
+  PgDatabase(const Options& options, BlockingPool& pool)
+      : options_(options), pool_(pool), counters_(options.url, options.pg_schema) {}
   ~PgDatabase() override { Close(); }
 
   // Opens the first connection, creating the schema if asked to.
@@ -166,7 +167,10 @@ class PgDatabase final : public Database {
         continue;
       }
       if (write) Dequeued();
+      // Only writes draw counter numbers; a read's attempt fails in its read-only transaction.
+      (*conn)->set_counters(write ? &counters_ : nullptr);
       Status status = begun ? RunInTransaction(write, **conn, work) : begun;
+      (*conn)->set_counters(nullptr);
       Checkin(std::move(*conn));
       return status;
     }
@@ -197,6 +201,7 @@ class PgDatabase final : public Database {
 
   const Options options_;
   BlockingPool& pool_;
+  SideCounters counters_;
   mutable std::mutex mu_;
   std::condition_variable available_;
   std::condition_variable drained_;
