@@ -378,16 +378,15 @@ Result<Enterprise> CreateEnterprise(db::Conn& conn, const Clock& clock, const Ke
                                     const audit::Actor& actor, const EnterpriseInput& input) {
   auto clean = ValidateEnterprise(input);
   if (!clean) return std::move(clean).error();
-  auto existing = EnterpriseWhere(conn, "uscc = $1", {clean->uscc});
-  if (!existing) return std::move(existing).error();
-  if (*existing)
-    return Duplicate(
-        "uscc", "该统一社会信用代码已登记（档案编号 " + std::to_string((*existing)->id) + "）");
   const int64_t now = clock.NowMs();
+  // A registered code inserts nothing, as for residents: on PostgreSQL a concurrent registration
+  // of the same code waits for the other's commit and then inserts nothing, instead of failing
+  // the whole transaction with a unique violation.
   auto inserted = conn.QueryOne(
       "INSERT INTO people_enterprises (name, uscc, legal_rep, phone_enc, phone_idx, phone_mask, "
       "address, unit_id, demo, created_at_ms, updated_at_ms) "
-      "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) RETURNING " +
+      "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) "
+      "ON CONFLICT (uscc) DO NOTHING RETURNING " +
           std::string(kEnterpriseColumns),
       {clean->name, clean->uscc, clean->legal_rep,
        clean->phone.empty() ? db::Value() : db::Value(keys.Encrypt(clean->phone)),
@@ -395,7 +394,13 @@ Result<Enterprise> CreateEnterprise(db::Conn& conn, const Clock& clock, const Ke
        clean->phone.empty() ? std::string() : MaskPhone(clean->phone), clean->address,
        input.unit_id, int64_t{input.demo ? 1 : 0}, now});
   if (!inserted) return std::move(inserted).error();
-  if (!*inserted) return Error::Internal("insert returned no row");
+  if (!*inserted) {
+    auto existing = EnterpriseWhere(conn, "uscc = $1", {clean->uscc});
+    if (!existing) return std::move(existing).error();
+    std::string message = "该统一社会信用代码已登记";
+    if (*existing) message += "（档案编号 " + std::to_string((*existing)->id) + "）";
+    return Duplicate("uscc", message);
+  }
   Enterprise e = EnterpriseFromRow(**inserted);
   audit::Entry entry{.action = "people.enterprise.create",
                      .entity = "enterprise",

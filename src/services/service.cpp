@@ -907,10 +907,16 @@ Result<ServiceCase> Apply(db::Conn& conn, const Deps& deps, const audit::Actor& 
       }
     }
   } else {
-    auto found = people::FindEnterpriseByUscc(conn, uscc);
+    auto registered = [&]() -> Result<std::optional<int64_t>> {
+      auto found = people::FindEnterpriseByUscc(conn, uscc);
+      if (!found) return std::move(found).error();
+      if (!*found) return std::optional<int64_t>();
+      return std::optional<int64_t>((*found)->id);
+    };
+    auto found = registered();
     if (!found) return std::move(found).error();
     if (*found) {
-      enterprise_id = (*found)->id;
+      enterprise_id = *found;
     } else {
       people::EnterpriseInput en;
       en.name = name;
@@ -920,8 +926,18 @@ Result<ServiceCase> Apply(db::Conn& conn, const Deps& deps, const audit::Actor& 
       en.address = address;
       en.unit_id = village ? village->id : service.unit_id;
       auto made = people::CreateEnterprise(conn, deps.clock, deps.keys, actor, en);
-      if (!made) return std::move(made).error();
-      enterprise_id = made->id;
+      if (made) {
+        enterprise_id = made->id;
+      } else if (made.error().code == ErrorCode::kInvalidInput) {
+        // Registered meanwhile by a concurrent application of the same enterprise (as for
+        // residents above): use that record.
+        auto again = registered();
+        if (!again) return std::move(again).error();
+        if (!*again) return std::move(made).error();
+        enterprise_id = *again;
+      } else {
+        return std::move(made).error();
+      }
     }
   }
 

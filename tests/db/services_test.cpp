@@ -132,6 +132,48 @@ class ServicesTest : public DbTest {
     return Write<ServiceCase>([&](db::Conn& c) { return Apply(c, Deps_(), actor_, who, in); });
   }
 
+  // PostgreSQL: applies with `in` twice at once. The first application's transaction is held
+  // open, with its new register record, until the second one waits for that record's lock (or
+  // 10 s); then both finish.
+  std::pair<Result<ServiceCase>, Result<ServiceCase>> ApplyTwiceAtOnce(const ApplyInput& in) {
+    std::promise<void> applied, release;
+    auto release_future = release.get_future().share();
+    auto first = std::async(std::launch::async, [&] {
+      return db().WriteSync<ServiceCase>([&](db::Conn& c) -> Result<ServiceCase> {
+        auto made = Apply(c, Deps_(), actor_, nullptr, in);
+        applied.set_value();
+        release_future.wait();
+        return made;
+      });
+    });
+    applied.get_future().wait();
+    auto second = std::async(std::launch::async, [&] { return ApplyAs(nullptr, in); });
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    int64_t waiting = 0;
+    while (waiting == 0 && std::chrono::steady_clock::now() < deadline) {
+      waiting = CountWhere("pg_stat_activity",
+                           "wait_event_type = 'Lock' AND datname = current_database()");
+      if (waiting == 0) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    EXPECT_EQ(waiting, 1) << "the second application should wait for the first one's record";
+    release.set_value();
+    auto a = first.get();
+    return {std::move(a), second.get()};
+  }
+
+  // Rows of `table` matching `where` (with at most one parameter, $1).
+  int64_t CountWhere(const std::string& table, const std::string& where, db::Value param = {}) {
+    db::Params params;
+    if (!std::holds_alternative<std::monostate>(param)) params.push_back(std::move(param));
+    auto n = Read<int64_t>([&](db::Conn& c) -> Result<int64_t> {
+      auto row = c.QueryOne("SELECT COUNT(*) FROM " + table + " WHERE " + where, params);
+      if (!row) return std::move(row).error();
+      return (*row)->Int(0);
+    });
+    EXPECT_TRUE(n) << n.error().message;
+    return n ? *n : -1;
+  }
+
   Result<ServiceCase> Step(const Principal* who, const std::string& number, TransitionInput in) {
     return Write<ServiceCase>(
         [&](db::Conn& c) { return Transition(c, Deps_(), actor_, who, number, in); });
@@ -569,50 +611,30 @@ TEST_P(ServicesTest, ConcurrentApplicationsGetDistinctNumbers) {
 // first one made, not fail with "already registered".
 TEST_P(ServicesTest, TwoFirstApplicationsForOnePersonAtOnceShareOneRecord) {
   if (is_sqlite()) GTEST_SKIP() << "one SQLite writer: transactions cannot overlap";
-  std::promise<void> applied, release;
-  auto release_future = release.get_future().share();
-  auto first = std::async(std::launch::async, [&] {
-    return db().WriteSync<ServiceCase>([&](db::Conn& c) -> Result<ServiceCase> {
-      auto made = Apply(c, Deps_(), actor_, nullptr, Application());
-      applied.set_value();
-      release_future.wait();
-      return made;
-    });
-  });
-  applied.get_future().wait();
-  auto second = std::async(std::launch::async, [&] { return ApplyAs(nullptr, Application()); });
-  // Until the second transaction waits for the first one's lock (or 10 s).
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  int64_t waiting = 0;
-  while (waiting == 0 && std::chrono::steady_clock::now() < deadline) {
-    auto r = Read<int64_t>([](db::Conn& c) -> Result<int64_t> {
-      auto row = c.QueryOne(
-          "SELECT COUNT(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND "
-          "datname = current_database()");
-      if (!row) return std::move(row).error();
-      return (*row)->Int(0);
-    });
-    ASSERT_TRUE(r) << r.error().message;
-    waiting = *r;
-    if (waiting == 0) std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  EXPECT_EQ(waiting, 1);
-  release.set_value();
-  auto a = first.get();
-  auto b = second.get();
+  auto [a, b] = ApplyTwiceAtOnce(Application());
   ASSERT_TRUE(a) << a.error().message;
   ASSERT_TRUE(b) << b.error().message;
   EXPECT_NE(a->number, b->number);
   ASSERT_TRUE(a->resident_id);
   EXPECT_EQ(a->resident_id, b->resident_id);
   const std::string id_idx = keys_->BlindIndex("id_card", "450981199003071237");
-  auto residents = Read<int64_t>([&](db::Conn& c) -> Result<int64_t> {
-    auto row = c.QueryOne("SELECT COUNT(*) FROM people_residents WHERE id_card_idx = $1", {id_idx});
-    if (!row) return std::move(row).error();
-    return (*row)->Int(0);
-  });
-  ASSERT_TRUE(residents);
-  EXPECT_EQ(*residents, 1);
+  EXPECT_EQ(CountWhere("people_residents", "id_card_idx = $1", id_idx), 1);
+}
+
+TEST_P(ServicesTest, TwoFirstApplicationsForOneEnterpriseAtOnceShareOneRecord) {
+  if (is_sqlite()) GTEST_SKIP() << "one SQLite writer: transactions cannot overlap";
+  ApplyInput in = Application();
+  in.applicant_kind = "enterprise";
+  in.enterprise_name = "北流市示例农业有限公司";
+  in.uscc = "91450981MA5K12345R";
+  in.legal_rep = "陈一";
+  auto [a, b] = ApplyTwiceAtOnce(in);
+  ASSERT_TRUE(a) << a.error().message;
+  ASSERT_TRUE(b) << b.error().message;
+  EXPECT_NE(a->number, b->number);
+  ASSERT_TRUE(a->enterprise_id);
+  EXPECT_EQ(a->enterprise_id, b->enterprise_id);
+  EXPECT_EQ(CountWhere("people_enterprises", "uscc = $1", std::string("91450981MA5K12345R")), 1);
 }
 
 TEST_P(ServicesTest, CatalogueEditingChecksFieldsAndScope) {
