@@ -608,33 +608,6 @@ Result<std::optional<std::string>> Claim(const Env& env, db::Conn& c, const std:
   return std::optional<std::string>(std::move(number));
 }
 
-// What a create needs to know of its service before Apply (which loads it in full): its id and
-// the path of its window. One indexed read, so a create does not load the service twice.
-struct ServiceRef {
-  int64_t id = 0;
-  std::string unit_path;
-};
-Result<std::optional<ServiceRef>> FindServiceRef(db::Conn& conn, int64_t id,
-                                                 const std::string& code) {
-  const std::string sql =
-      "SELECT s.id, u.path FROM services_services s JOIN org_units u ON u.id = s.unit_id WHERE " +
-      std::string(id > 0 ? "s.id = $1" : "s.code = $1");
-  auto row = conn.QueryOne(sql, {id > 0 ? db::Value{id} : db::Value{code}});
-  if (!row) return std::move(row).error();
-  if (!*row) return std::optional<ServiceRef>();
-  return std::optional<ServiceRef>(ServiceRef{(*row)->Int(0), (*row)->Text(1)});
-}
-
-// The caller's usual channel when a create names none: a citizen applies online, a clerk of the
-// service's window at the window, anyone else (a village cadre) on a villager's behalf.
-Channel DefaultChannel(const Principal& who, const ServiceRef& service) {
-  if (who.kind == Principal::Kind::kCitizen) return Channel::kOnline;
-  if (auth::Authorize(&who, auth::Permission::kCaseHandle, service.unit_path)) {
-    return Channel::kWindow;
-  }
-  return Channel::kProxy;
-}
-
 asio::awaitable<http::Response> CreateCaseApi(const Env& env, BlockingPool& pool,
                                               http::Request& req) {
   auto who = Caller(env, req);
@@ -647,12 +620,12 @@ asio::awaitable<http::Response> CreateCaseApi(const Env& env, BlockingPool& pool
   std::vector<FieldError> errors;
   Reader r(env, errors);
   ApplyInput input;
-  const int64_t service_id = r.Int(o, "service_id", "service_id");
-  const std::string service_code = r.Text(o, "service_code", "service_code");
-  std::optional<Channel> channel;
+  input.service_id = r.Int(o, "service_id", "service_id");
+  input.service_code = r.Text(o, "service_code", "service_code");
+  // Without a channel, Apply takes the caller's usual one.
   if (const std::string name = r.Text(o, "channel", "channel"); !name.empty()) {
-    channel = ChannelFromName(name);
-    if (!channel) r.Wrong("channel", "bad_channel");
+    input.channel = ChannelFromName(name);
+    if (!input.channel) r.Wrong("channel", "bad_channel");
   }
   input.applicant_kind = r.Text(o, "applicant_kind", "applicant_kind");
   if (input.applicant_kind.empty()) input.applicant_kind = "person";
@@ -666,7 +639,7 @@ asio::awaitable<http::Response> CreateCaseApi(const Env& env, BlockingPool& pool
   input.legal_rep = r.Text(o, "legal_rep", "legal_rep");
   input.description = r.Text(o, "description", "description");
   std::vector<FileRef> refs = ReadFiles(r, o);
-  if (service_id <= 0 && service_code.empty() && errors.empty()) {
+  if (input.service_id <= 0 && input.service_code.empty() && errors.empty()) {
     errors.push_back({"service_code", S(env, "service_required")});
   }
   if (!errors.empty()) co_return Fail(InvalidFields(std::move(errors)));
@@ -681,8 +654,7 @@ asio::awaitable<http::Response> CreateCaseApi(const Env& env, BlockingPool& pool
   const std::string key = web::IdempotencyKey(req);
   const std::string operation = "api.services.case.create/" + std::to_string(p.user_id);
   const audit::Actor actor = ActorOf(req, p);
-  auto work = [&env, &input, &key, &operation, &actor, &p, service_id, service_code,
-               channel](db::Conn& c) -> Result<Outcome> {
+  auto work = [&env, &input, &key, &operation, &actor, &p](db::Conn& c) -> Result<Outcome> {
     auto bound = env.Bind(c);
     auto repeat = Claim(env, c, key, operation);
     if (!repeat) return std::move(repeat).error();
@@ -694,15 +666,7 @@ asio::awaitable<http::Response> CreateCaseApi(const Env& env, BlockingPool& pool
       if (!first) return std::move(first).error();
       return Outcome{std::move(*first), true};
     }
-    ApplyInput in = input;
-    auto service = FindServiceRef(c, service_id, service_code);
-    if (!service) return std::move(service).error();
-    if (!*service) {
-      return Error::Invalid(service_id > 0 ? "service_id" : "service_code", S(env, "no_service"));
-    }
-    in.service_id = (*service)->id;
-    in.channel = channel ? *channel : DefaultChannel(p, **service);
-    auto created = Apply(c, bound.deps, actor, &p, in);
+    auto created = Apply(c, bound.deps, actor, &p, input);
     if (!created) return std::move(created).error();
     if (!key.empty()) {
       if (auto s = web::FinishOnce(c, OnceToken(operation, key), CasePath(created->number)); !s) {

@@ -778,24 +778,38 @@ Result<ServiceCase> Apply(db::Conn& conn, const Deps& deps, const audit::Actor& 
   // The materials matter only to check and name files, or to ask for the required ones (not at
   // the window, where the clerk sees the paper originals).
   const bool need_materials = !input.files.empty() || input.channel != Channel::kWindow;
-  auto svc = ServiceWhere(conn, "s.id = $1", {input.service_id}, need_materials);
+  const bool by_code = input.service_id <= 0 && !input.service_code.empty();
+  const std::string service_field = by_code ? "service_code" : "service_id";
+  auto svc = by_code ? ServiceWhere(conn, "s.code = $1", {input.service_code}, need_materials)
+                     : ServiceWhere(conn, "s.id = $1", {input.service_id}, need_materials);
   if (!svc) return std::move(svc).error();
-  if (!*svc) return Error::Invalid("service_id", "请选择要办理的事项");
+  if (!*svc) {
+    return Error::Invalid(
+        service_field, by_code || input.service_id > 0 ? "没有这个服务事项" : "请选择要办理的事项");
+  }
   const Service& service = **svc;
-  if (service.retired) return Error::Invalid("service_id", "该事项已停止办理");
+  if (service.retired) return Error::Invalid(service_field, "该事项已停止办理");
 
   const bool staff = who && who->kind == auth::Principal::Kind::kStaff;
-  switch (input.channel) {
+  Channel channel = Channel::kOnline;
+  if (input.channel) {
+    channel = *input.channel;
+  } else if (staff) {
+    channel = auth::Authorize(who, Permission::kCaseHandle, service.unit_path).ok()
+                  ? Channel::kWindow
+                  : Channel::kProxy;
+  }
+  switch (channel) {
     case Channel::kOnline:
       if (!service.online) {
-        return Error::Invalid("service_id", "该事项不能网上申请，请到窗口或村服务站办理");
+        return Error::Invalid(service_field, "该事项不能网上申请，请到窗口或村服务站办理");
       }
       break;
     case Channel::kProxy:
       if (auto s = auth::AuthorizeAny(who, Permission::kCaseApplyForOthers); !s) {
         return std::move(s).error();
       }
-      if (!service.proxy) return Error::Invalid("service_id", "该事项不能由村级代办");
+      if (!service.proxy) return Error::Invalid(service_field, "该事项不能由村级代办");
       break;
     case Channel::kWindow:
       if (auto s = auth::Authorize(who, Permission::kCaseHandle, service.unit_path); !s) {
@@ -852,7 +866,7 @@ Result<ServiceCase> Apply(db::Conn& conn, const Deps& deps, const audit::Actor& 
   const std::string description = people::Trim(input.description);
   if (Chars(description) > 2000) AddField(e, "description", "申请事由不超过 2000 字");
   CheckFiles(e, input.files, &service, "files");
-  if (input.channel != Channel::kWindow) {
+  if (channel != Channel::kWindow) {
     for (const auto& m : service.materials) {
       if (!m.required) continue;
       const bool have = std::any_of(input.files.begin(), input.files.end(),
@@ -860,11 +874,11 @@ Result<ServiceCase> Apply(db::Conn& conn, const Deps& deps, const audit::Actor& 
       if (!have) AddField(e, MaterialField(m.id), "请上传：" + m.name);
     }
   }
-  if (input.channel == Channel::kProxy && village &&
+  if (channel == Channel::kProxy && village &&
       !auth::Authorize(who, Permission::kCaseApplyForOthers, village->path).ok()) {
     AddField(e, "village_id", "只能为本村（社区）的村民代办");
   }
-  if (input.channel == Channel::kProxy && !person) {
+  if (channel == Channel::kProxy && !person) {
     AddField(e, "applicant_kind", "村级代办仅限个人事项");
   }
   if (!e.fields.empty()) return e;
@@ -944,13 +958,13 @@ Result<ServiceCase> Apply(db::Conn& conn, const Deps& deps, const audit::Actor& 
   // Where it was applied: the cadre's village for a 代办, else the service's window.
   int64_t origin_id = service.unit_id;
   std::string origin_path = service.unit_path;
-  if (input.channel == Channel::kProxy) {
+  if (channel == Channel::kProxy) {
     origin_id = village->id;
     origin_path = village->path;
   }
   std::optional<int64_t> agent_id;
   std::string agent_name;
-  if (input.channel != Channel::kOnline && staff) {
+  if (channel != Channel::kOnline && staff) {
     agent_id = who->user_id;
     agent_name = ActorName(who, "");
   }
@@ -987,7 +1001,7 @@ Result<ServiceCase> Apply(db::Conn& conn, const Deps& deps, const audit::Actor& 
        service.unit_path,
        origin_id,
        origin_path,
-       std::string(ChannelName(input.channel)),
+       std::string(ChannelName(channel)),
        std::string(person ? "person" : "enterprise"),
        resident_v,
        enterprise_v,
@@ -1016,7 +1030,7 @@ Result<ServiceCase> Apply(db::Conn& conn, const Deps& deps, const audit::Actor& 
   made.unit_name = service.unit_name;
   made.origin_unit_id = origin_id;
   made.origin_path = origin_path;
-  made.channel = input.channel;
+  made.channel = channel;
   made.status = CaseStatus::kSubmitted;
   made.applicant_kind = person ? "person" : "enterprise";
   made.resident_id = resident_id;
@@ -1043,10 +1057,10 @@ Result<ServiceCase> Apply(db::Conn& conn, const Deps& deps, const audit::Actor& 
   submitted.at_ms = now;
   submitted.actor_user_id = agent_id ? agent_id : applicant_user;
   submitted.actor_name = "申请人";
-  if (input.channel == Channel::kProxy) submitted.actor_name = agent_name + "（代办）";
-  if (input.channel == Channel::kWindow) submitted.actor_name = agent_name;
-  if (input.channel == Channel::kProxy) submitted.unit_name = village->name;
-  submitted.note = std::string(ChannelLabel(input.channel));
+  if (channel == Channel::kProxy) submitted.actor_name = agent_name + "（代办）";
+  if (channel == Channel::kWindow) submitted.actor_name = agent_name;
+  if (channel == Channel::kProxy) submitted.unit_name = village->name;
+  submitted.note = std::string(ChannelLabel(channel));
   auto event_id = InsertEvent(conn, made.id, submitted.action, std::nullopt, submitted.to_status,
                               now, submitted.actor_user_id, submitted.actor_name,
                               submitted.unit_name, submitted.note);

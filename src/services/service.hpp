@@ -100,7 +100,10 @@ struct UploadedFile {
 
 struct ApplyInput {
   int64_t service_id = 0;
-  Channel channel = Channel::kOnline;
+  std::string service_code;  // instead of service_id (the API takes either)
+  // Without one, the caller's usual channel: at the window for a clerk who handles the service,
+  // 代办 for other staff (a village cadre), else online.
+  std::optional<Channel> channel;
   // Applicant: a person (name + id_card, phone, village_id, address) or an enterprise
   // (enterprise_name + uscc, legal_rep, phone, address).
   std::string applicant_kind = "person";  // "person" | "enterprise"
@@ -203,7 +206,8 @@ struct ServiceCase {
   std::optional<FollowUp> followup;
 };
 
-// Opens a case (申请). channel kOnline: anyone (who may be null or a citizen); kProxy: who holds
+// Opens a case (申请) for the service with input.service_id (or, when that is 0, with
+// input.service_code). channel kOnline: anyone (who may be null or a citizen); kProxy: who holds
 // kCaseApplyForOthers and the applicant's village (village_id) is in their scope, recorded as
 // agent; kWindow: who holds kCaseHandle on the service's unit. The service must take the channel
 // (online / proxy flags; window always). The applicant is found in the resident/enterprise

@@ -260,6 +260,27 @@ TEST_P(ServicesApi, CatalogueListsFiltersAndShowsMaterials) {
   EXPECT_EQ(Str(ErrorOf(bad_window), "field"), "window");
 }
 
+// Without "channel" the caller applies the usual way: a clerk of the service's window at the
+// window (so no files are needed), by service_id as well as by service_code.
+TEST_P(ServicesApi, WithoutAChannelAClerkAppliesAtTheWindow) {
+  json::object usual = Applicant("黄二妹", kIdCard1);
+  usual.erase("channel");
+  auto by_code = Post("clerk", "/api/v1/cases", usual);
+  ASSERT_EQ(by_code.status, 201) << by_code.body;
+  EXPECT_EQ(Str(Json(by_code), "channel"), "window");
+  const int64_t service_id = Json(by_code)["service"].as_object().at("id").as_int64();
+  usual.erase("service_code");
+  usual["service_id"] = service_id;
+  auto by_id = Post("clerk", "/api/v1/cases", usual);
+  ASSERT_EQ(by_id.status, 201) << by_id.body;
+  EXPECT_EQ(Str(Json(by_id), "channel"), "window");
+  usual["service_id"] = service_id + 1000;
+  auto unknown = Post("clerk", "/api/v1/cases", usual);
+  EXPECT_EQ(unknown.status, 422);
+  EXPECT_EQ(Str(ErrorOf(unknown), "field"), "service_id");
+  EXPECT_EQ(Str(ErrorOf(unknown), "message"), "没有这个服务事项");
+}
+
 TEST_P(ServicesApi, ACaseGoesThroughItsWholeLifeAndIllegalStepsAre409) {
   auto created = Post("clerk", "/api/v1/cases", Applicant("黄二妹", kIdCard1));
   ASSERT_EQ(created.status, 201) << created.body;
@@ -413,6 +434,7 @@ TEST_P(ServicesApi, ValidationNamesTheFieldAndMalformedBodiesAre400) {
   auto unknown = Post("clerk", "/api/v1/cases", Applicant("黄二妹", kIdCard1, "NOPE-1"));
   EXPECT_EQ(unknown.status, 422);
   EXPECT_EQ(Str(ErrorOf(unknown), "field"), "service_code");
+  EXPECT_EQ(Str(ErrorOf(unknown), "message"), "没有这个服务事项");
 
   json::object channel = Applicant("黄二妹", kIdCard1);
   channel["channel"] = "fax";
