@@ -294,6 +294,23 @@ TEST_P(OnceTest, OldTokensArePruned) {
   EXPECT_FALSE(late->repeated);
 }
 
+// A token used again after it expired: the claim's own prune deletes the old row (on PostgreSQL
+// in the same statement as the insert) and the repeat counts as a new submission.
+TEST_P(OnceTest, AnExpiredTokenUsedAgainIsANewSubmission) {
+  const std::string token = NewOnceToken();
+  auto first = SubmitSync(token, "张三");
+  ASSERT_TRUE(first) << first.error().message;
+  EXPECT_FALSE(first->repeated);
+  clock().Advance(kOnceKeepMs + 1);
+  auto late = SubmitSync(token, "张三");
+  ASSERT_TRUE(late) << late.error().message;
+  EXPECT_FALSE(late->repeated);
+  EXPECT_EQ(Count("core_form_once"), 1);
+  auto again = SubmitSync(token, "张三");
+  ASSERT_TRUE(again) << again.error().message;
+  EXPECT_TRUE(again->repeated);
+}
+
 TEST_P(OnceTest, AClaimPrunesABoundedBatch) {
   for (int i = 0; i < kOncePruneOnClaim + 8; ++i) ASSERT_TRUE(SubmitSync(NewOnceToken(), "旧"));
   clock().Advance(kOnceKeepMs + 1);
