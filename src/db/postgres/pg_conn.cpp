@@ -166,6 +166,7 @@ Result<int64_t> PgConn::NextNumber(std::string_view counter) {
 
 Result<int64_t> SideCounters::Next(std::string_view counter) {
   std::lock_guard lock(mu_);
+  if (closed_) return Error::Unavailable("the database is closed");
   // A connection that broke while idle (server restart) fails once; a fresh one then answers.
   for (int attempt = 0;; ++attempt) {
     if (!conn_ || conn_->broken()) {
@@ -181,6 +182,12 @@ Result<int64_t> SideCounters::Next(std::string_view counter) {
     auto number = conn_->Conn::NextNumber(counter);
     if (number || attempt > 0 || !conn_->broken()) return number;
   }
+}
+
+void SideCounters::Close() {
+  std::lock_guard lock(mu_);
+  closed_ = true;
+  conn_.reset();
 }
 
 Status PgConn::Record(Status status) {

@@ -71,12 +71,15 @@ class SideCounters {
   SideCounters(std::string url, std::string schema)
       : url_(std::move(url)), schema_(std::move(schema)) {}
   Result<int64_t> Next(std::string_view counter);
+  // Closes the connection; a later Next fails with kUnavailable.
+  void Close();
 
  private:
   const std::string url_;
   const std::string schema_;
   std::mutex mu_;
   std::unique_ptr<PgConn> conn_;
+  bool closed_ = false;
 };
 
 }  // namespace zhenwu::db::postgres

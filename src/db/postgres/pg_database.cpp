@@ -74,6 +74,7 @@ class PgDatabase final : public Database {
     closing_ = true;
     drained_.wait(lock, [this] { return pending_ == 0; });
     idle_.clear();
+    counters_.Close();
     open_ = 0;
   }
 
