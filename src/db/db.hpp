@@ -7,8 +7,8 @@
 // Work runs off the IO threads: Read() on the blocking pool with a pooled connection, Write() in
 // a transaction that is durable before the awaiting coroutine resumes. On SQLite all writes go
 // through one writer thread that commits the transactions of several waiting requests together
-// (group commit); each job runs inside its own SAVEPOINT so one job's failure rolls back only
-// that job.
+// (group commit); each job of a shared transaction runs inside its own SAVEPOINT so one job's
+// failure rolls back only that job (a job alone in its transaction needs none).
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/use_awaitable.hpp>

@@ -432,6 +432,24 @@ TEST_P(DbCrudTest, AnOpenTransactionDoesNotHoldUpTheNextNumberOnPostgres) {
   EXPECT_EQ(Count(" WHERE name = 'first' AND qty = 1"), 1);
 }
 
+// A job alone in its transaction runs without a savepoint (SQLite): when it fails the whole
+// transaction is rolled back, nothing is committed, and the writer goes on.
+TEST_P(DbCrudTest, AFailingJobAloneCommitsNothingAndTheNextWriteWorks) {
+  const PoolStats before = db().Stats();
+  auto failed = db().WriteSync<int64_t>([&](Conn& c) -> Result<int64_t> {
+    if (auto r = Insert(c, "doomed", 1); !r) return r;
+    return Error::Conflict("changed my mind");
+  });
+  ASSERT_FALSE(failed);
+  EXPECT_EQ(failed.error().message, "changed my mind");
+  EXPECT_EQ(db().Stats().commits, before.commits);
+  EXPECT_EQ(Count(), 0);
+  auto next = db().WriteSync<int64_t>([&](Conn& c) { return Insert(c, "kept", 1); });
+  ASSERT_TRUE(next) << next.error().message;
+  EXPECT_EQ(db().Stats().commits, before.commits + 1);
+  EXPECT_EQ(Count(" WHERE name = 'kept'"), 1);
+}
+
 TEST_P(DbCrudTest, DataSurvivesReopen) {
   ASSERT_TRUE(db().WriteSync<int64_t>([&](Conn& c) { return Insert(c, "kept", 1); }));
   ASSERT_TRUE(test_db().Reopen());

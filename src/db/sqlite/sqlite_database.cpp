@@ -345,17 +345,25 @@ class SqliteDatabase final : public Database {
     if (CheckpointPassive(writer_->handle())) ++checkpoints_;
   }
 
-  // Runs one job inside its own savepoint. Returns the job's status; a failed job's changes
-  // are rolled back to the savepoint. If SQLite itself abandoned the whole transaction (I/O
-  // error, disk full), in_transaction() is false afterwards.
-  Status RunJob(const WriteJob& job) {
+  // Runs one job inside its own savepoint, so that a failure rolls back only its changes; or,
+  // when it is the only job of its transaction (`alone`), without one: a failure then rolls back
+  // the whole transaction, which holds nothing else. Returns the job's status. in_transaction()
+  // is false afterwards if a lone job failed, or if SQLite itself abandoned the transaction (I/O
+  // error, disk full).
+  Status RunJob(const WriteJob& job, bool alone) {
     SqliteConn& conn = *writer_;
     conn.ClearWorkError();
-    if (auto s = conn.Control("SAVEPOINT zw_job"); !s) return s;
+    if (!alone) {
+      if (auto s = conn.Control("SAVEPOINT zw_job"); !s) return s;
+    }
     Status status = RunGuarded(job.work, conn);
     if (status && conn.work_error()) status = *conn.work_error();
     if (!conn.in_transaction()) {
       return status ? Status(Error::Unavailable("the transaction was rolled back")) : status;
+    }
+    if (alone) {
+      if (!status) (void)conn.Control("ROLLBACK");
+      return status;
     }
     if (status) {
       if (auto s = conn.Control("RELEASE zw_job"); s) return status;
@@ -382,7 +390,7 @@ class SqliteDatabase final : public Database {
       }
       bool lost = false;
       for (; next < jobs.size() && !lost; ++next) {
-        outcome[next] = RunJob(jobs[next]);
+        outcome[next] = RunJob(jobs[next], jobs.size() - first == 1);
         lost = !conn.in_transaction();
       }
       Status committed;
