@@ -54,6 +54,22 @@ std::string IdempotencyKey(const http::Request& req) {
   return std::string(key);
 }
 
+namespace {
+
+constexpr std::string_view kInsertSql =
+    "INSERT INTO core_form_once (token, form, result, created_at_ms) VALUES ($1, $2, '', $3) "
+    "ON CONFLICT (token) DO NOTHING";
+
+// PruneOnce's statement on PostgreSQL, with the cutoff and the row limit as parameters $cutoff
+// and $limit: rows a concurrent prune already holds are left to it instead of waited for.
+std::string PgPruneSql(int cutoff, int limit) {
+  return "DELETE FROM core_form_once WHERE token IN (SELECT token FROM core_form_once "
+         "WHERE created_at_ms < $" +
+         std::to_string(cutoff) + " LIMIT $" + std::to_string(limit) + " FOR UPDATE SKIP LOCKED)";
+}
+
+}  // namespace
+
 Result<std::optional<std::string>> ClaimOnce(db::Conn& conn, const Clock& clock,
                                              std::string_view form, std::string_view token) {
   if (!WellFormedOnceToken(token)) {
@@ -70,20 +86,13 @@ Result<std::optional<std::string>> ClaimOnce(db::Conn& conn, const Clock& clock,
   }
   // Two rounds: the row that made the insert do nothing may be an expired one that a concurrent
   // prune (or this statement's own) deleted before we could read it; then the token is free.
+  static const std::string kPgPruneAndInsert =
+      "WITH pruned AS (" + PgPruneSql(4, 5) + ") " + std::string(kInsertSql);
   for (int round = 0; round < 2; ++round) {
-    auto inserted =
-        pg && round == 0
-            ? conn.Query(
-                  "WITH pruned AS (DELETE FROM core_form_once WHERE token IN (SELECT token FROM "
-                  "core_form_once WHERE created_at_ms < $4 LIMIT $5 FOR UPDATE SKIP LOCKED)) "
-                  "INSERT INTO core_form_once (token, form, result, created_at_ms) "
-                  "VALUES ($1, $2, '', $3) ON CONFLICT (token) DO NOTHING",
-                  {std::string(token), std::string(form), now, now - kOnceKeepMs,
-                   kOncePruneOnClaim})
-            : conn.Query(
-                  "INSERT INTO core_form_once (token, form, result, created_at_ms) "
-                  "VALUES ($1, $2, '', $3) ON CONFLICT (token) DO NOTHING",
-                  {std::string(token), std::string(form), now});
+    auto inserted = pg && round == 0
+                        ? conn.Query(kPgPruneAndInsert, {std::string(token), std::string(form), now,
+                                                         now - kOnceKeepMs, kOncePruneOnClaim})
+                        : conn.Query(kInsertSql, {std::string(token), std::string(form), now});
     if (!inserted) return std::move(inserted).error();
     if (inserted->affected == 1) return std::optional<std::string>();
 
@@ -109,11 +118,10 @@ Status FinishOnce(db::Conn& conn, std::string_view token, std::string_view resul
 
 Result<int64_t> PruneOnce(db::Conn& conn, const Clock& clock, int64_t max_rows) {
   const int64_t cutoff = clock.NowMs() - kOnceKeepMs;
-  // PostgreSQL: rows a concurrent prune already holds are left to it instead of waited for.
+  static const std::string kPgPrune = PgPruneSql(1, 2);
   const std::string_view sql =
       conn.dialect() == db::Dialect::kPostgres
-          ? "DELETE FROM core_form_once WHERE token IN (SELECT token FROM core_form_once "
-            "WHERE created_at_ms < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)"
+          ? std::string_view(kPgPrune)
           : "DELETE FROM core_form_once WHERE token IN (SELECT token FROM core_form_once "
             "WHERE created_at_ms < $1 LIMIT $2)";
   return conn.Exec(sql, {cutoff, max_rows});
