@@ -9,7 +9,13 @@
 #   2. the clerk's desk /desk/cases (the first page of the queue with its counts) with
 #      ZW_BENCH_CASES (50000) cases in the database, all in the clerk's window: wrk with the
 #      clerk's session cookie at 1, 8 and 64 connections (ZW_BENCH_DESK_CONNECTIONS), reporting
-#      requests/s, p50 and p99.
+#      requests/s, p50 and p99;
+#   3. the reference for 1, measured in the same run between 1 and 2 with zhenwu stopped:
+#      bench_case_rows (bench/micro/case_rows.cpp) runs the statements of the same creates through
+#      the same db layer with as many writers and the same pool, but without HTTP, JSON, tokens,
+#      validation and encryption. "create/reference" is the share of the database's own rate that
+#      the API reaches; the reference itself is the most this machine's database can do for the
+#      rows a case writes.
 #
 # ZW_BENCH_DURATION (10s), ZW_BENCH_CONNECTIONS (64, for creating), ZW_BENCH_CASES (50000),
 # ZW_BENCH_PG_POOL (database.pool for PostgreSQL; empty: the configured default) tune it;
@@ -103,6 +109,13 @@ db_value() {
 }
 
 case_count() { db_value "SELECT COUNT(*) FROM services_cases"; }
+
+# database.pool of zhenwu.toml (zhenwu's default, 4, when it does not say).
+config_pool() {
+  local pool
+  pool="$(sed -n '/^\[database\]/,/^\[/s/^pool *= *\([0-9]*\).*/\1/p' "$ZW_ROOT/zhenwu.toml")"
+  printf '%s\n' "${pool:-4}"
+}
 
 # The case count once requests still in flight after a wrk run (the server finishes what it has
 # received) have committed: the same answer twice, half a second apart.
@@ -243,6 +256,23 @@ bench_backend() {
     "$backend" "create POST /api/v1/cases -c$CONNECTIONS" "${c[0]}" "$(awk -v v="${c[1]}" 'BEGIN{print v/1000}')" \
     "$(awk -v v="${c[2]}" 'BEGIN{print v/1000}')" "${c[6]}" "${c[7]}" "${c[5]}" "$stored" "$verdict")"$'\n'
 
+  # The reference, in the same run on the same database with zhenwu stopped: the statements of
+  # the same creates through the same db layer, writers and pool, without HTTP and the rest.
+  stop_zhenwu
+  zw_log "$backend: reference: the database's share of a create (bench_case_rows, $CONNECTIONS writers)"
+  local ref_seconds="${DURATION%s}"
+  [[ "$ref_seconds" =~ ^[0-9]+$ ]] || ref_seconds=10
+  local ref_args=(--db "$db_url" --service "$ZW_BENCH_SERVICE" --village "$ZW_BENCH_VILLAGE"
+    --seconds "$ref_seconds" --writers "$CONNECTIONS" --pool "${PG_POOL:-$(config_pool)}")
+  local ref ref_rate
+  ref="$("$ZW_RELEASE_DIR/bench/bench_case_rows" "${ref_args[@]}" 2>"$work/ref.err")" ||
+    { cat "$work/ref.err" >&2; zw_die "bench_case_rows failed"; }
+  ref_rate="$(sed -n 's/^creates\/s=\([0-9]*\).*/\1/p' <<<"$ref")"
+  report+="$(printf '%-9s %-34s %9.0f %12s %12s  (%s) create/reference=%.2f' "$backend" \
+    "reference: rows of a create, no HTTP" "$ref_rate" - - "$ref" \
+    "$(awk -v a="${c[0]}" -v b="$ref_rate" 'BEGIN{print (b > 0 ? a / b : 0)}')")"$'\n'
+  start_zhenwu
+
   zw_log "$backend: filling the database to $TARGET_CASES cases"
   local count
   count="$(case_count)"
@@ -297,7 +327,7 @@ main() {
 
   zw_install_packages "${ZW_BUILD_PACKAGES[@]}" "${ZW_BENCH_PACKAGES[@]}" postgresql-15
   # ZW_BENCH_NO_BUILD=1 measures the binary already in build/release as it is.
-  [[ -n "${ZW_BENCH_NO_BUILD:-}" ]] || zw_build_release zhenwu
+  [[ -n "${ZW_BENCH_NO_BUILD:-}" ]] || zw_build_release zhenwu bench_case_rows
   work="$(mktemp -d -t zhenwu-cases.XXXXXX)"
   chmod 755 "$work"
 
