@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <thread>
+#include <unordered_set>
 
 #include "app/site_routes.hpp"
 #include "audit/audit.hpp"
@@ -52,6 +53,25 @@ const std::vector<std::string>& ModuleNames() {
     return names;
   }();
   return kNames;
+}
+
+Result<files::SweepStats> SweepFiles(db::Database& db, const files::FileStore& store,
+                                     int64_t keep_days) {
+  auto referenced = [&db]() {
+    return db.ReadSync<std::unordered_set<std::string>>(
+        [](db::Conn& c) -> Result<std::unordered_set<std::string>> {
+          std::unordered_set<std::string> refs;
+          for (const auto& m : Modules()) {
+            for (const auto& sql : m.file_refs) {
+              auto rows = c.Query(sql);
+              if (!rows) return std::move(rows).error();
+              for (const auto& row : rows->rows) refs.insert(row.Text(0));
+            }
+          }
+          return refs;
+        });
+  };
+  return store.RemoveUnreferenced(referenced, keep_days * 86400);
 }
 
 Result<std::unique_ptr<db::Database>> OpenAndMigrate(const Config& config, BlockingPool& pool,
@@ -107,6 +127,22 @@ void App::StartBackgroundJobs() {
           spdlog::warn("audit: chaining events failed: {}", chained.error().message);
         }
       });
+  // Removes uploads nothing refers to once they are files.keep_unreferenced_days old.
+  if (config_.keep_unreferenced_files_days > 0) {
+    files::FileStore* store = files_.get();
+    const int64_t keep_days = config_.keep_unreferenced_files_days;
+    file_sweep_job_ = std::make_unique<Periodic>(
+        "file sweep", std::chrono::milliseconds(kFileSweepIntervalMs),
+        [database, store, keep_days] {
+          auto swept = SweepFiles(*database, *store, keep_days);
+          if (!swept) {
+            spdlog::warn("files: removing unreferenced files failed: {}", swept.error().message);
+          } else if (swept->removed > 0) {
+            spdlog::info("files: removed {} unreferenced files ({} bytes) of {}", swept->removed,
+                         swept->removed_bytes, swept->files);
+          }
+        });
+  }
 }
 
 void App::StopBackgroundJobs() {
@@ -115,6 +151,8 @@ void App::StopBackgroundJobs() {
   if (dispatcher_) dispatcher_->Stop();
   if (outbox_job_) outbox_job_->Stop();
   outbox_job_.reset();
+  if (file_sweep_job_) file_sweep_job_->Stop();
+  file_sweep_job_.reset();
   if (audit_chain_job_) {
     audit_chain_job_->Stop();
     audit_chain_job_.reset();

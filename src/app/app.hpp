@@ -46,6 +46,9 @@ class App {
   static constexpr int64_t kOutboxIntervalMs = 5000;
   // … and links new audit events into the hash chain every kAuditChainIntervalMs.
   static constexpr int64_t kAuditChainIntervalMs = 1000;
+  // … and removes stored files nothing refers to (SweepFiles) every kFileSweepIntervalMs, when
+  // files.keep_unreferenced_days is not 0.
+  static constexpr int64_t kFileSweepIntervalMs = 6 * 3600 * 1000;
 
  private:
   App(const Config& config, const Clock& clock);
@@ -58,6 +61,7 @@ class App {
   std::unique_ptr<notify::Dispatcher> dispatcher_;
   std::unique_ptr<Periodic> outbox_job_;
   std::unique_ptr<Periodic> audit_chain_job_;
+  std::unique_ptr<Periodic> file_sweep_job_;
   std::unique_ptr<view::View> view_;
   http::Metrics metrics_;
   http::PageCache page_cache_;
@@ -68,6 +72,12 @@ class App {
 // work on the database without serving).
 Result<std::unique_ptr<db::Database>> OpenAndMigrate(const Config& config, BlockingPool& pool,
                                                      const Clock& clock);
+
+// Removes from `store` the files that no row of any module refers to (web::Module::file_refs)
+// and that nobody has stored or kept for `keep_days` days (files::FileStore::RemoveUnreferenced).
+// Blocks on the database and the disk.
+Result<files::SweepStats> SweepFiles(db::Database& db, const files::FileStore& store,
+                                     int64_t keep_days);
 
 // The names of every module, in wiring order (their migrations run in this order).
 const std::vector<std::string>& ModuleNames();

@@ -8,6 +8,7 @@
 #include <CLI/CLI.hpp>
 #include <filesystem>
 #include <iostream>
+#include <optional>
 
 #include <termios.h>
 #include <unistd.h>
@@ -344,6 +345,27 @@ int AuditPrune(const Config& config, int keep_days) {
   });
 }
 
+int FilesSweep(const Config& config, std::optional<int64_t> keep_days) {
+  const int64_t days = keep_days.value_or(config.keep_unreferenced_files_days);
+  if (days < 1) {
+    std::cerr << (keep_days ? "清理文件失败：--keep-days 至少为 1（未被引用的文件保留的天数）\n"
+                            : "未清理：files.keep_unreferenced_days 为 0（从不删除文件）；要清理"
+                              "请用 --keep-days N 给出保留天数\n");
+    return 2;
+  }
+  auto store = files::FileStore::Open((std::filesystem::path(config.data_dir) / "files").string());
+  if (!store) return Fail("清理文件失败", store.error());
+  return WithDatabase(config, "清理文件失败", [&](db::Database& db, const Clock&) {
+    auto swept = SweepFiles(db, **store, days);
+    if (!swept) return Fail("清理文件失败", swept.error());
+    std::cout << "文件存储 " << (*store)->root() << " 共 " << swept->files << " 个文件：已删除 "
+              << swept->removed << " 个无引用且超过 " << days << " 天的文件（"
+              << swept->removed_bytes << " 字节），" << swept->referenced
+              << " 个较早的文件仍被引用\n";
+    return 0;
+  });
+}
+
 }  // namespace
 
 int RunCli(int argc, char** argv) {
@@ -419,6 +441,20 @@ int RunCli(int argc, char** argv) {
   audit_verify->fallthrough();
   audit_prune->fallthrough();
 
+  FlagValues files_flags;
+  std::optional<int64_t> sweep_days;
+  auto* files_cmd = cli.add_subcommand("files", "the store of uploaded files (<data_dir>/files)");
+  files_cmd->require_subcommand(1);
+  auto* files_sweep = files_cmd->add_subcommand(
+      "sweep",
+      "remove the files no case or service refers to that are older than --keep-days (as the "
+      "server does every 6 hours)");
+  files_sweep->add_option("--keep-days", sweep_days,
+                          "days an unreferenced file is kept (default: "
+                          "files.keep_unreferenced_days)");
+  AddConfigFlags(*files_cmd, files_flags, false);
+  files_sweep->fallthrough();
+
   try {
     cli.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -446,6 +482,9 @@ int RunCli(int argc, char** argv) {
     return run(audit_flags, *audit_cmd, [&](const Config& c) {
       return audit_verify->parsed() ? AuditVerify(c) : AuditPrune(c, keep_days);
     });
+  }
+  if (files_cmd->parsed()) {
+    return run(files_flags, *files_cmd, [&](const Config& c) { return FilesSweep(c, sweep_days); });
   }
   if (backup->parsed()) {
     return run(backup_flags, *backup, [&](const Config& c) { return Backup(c, backup_target); });

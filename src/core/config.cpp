@@ -98,6 +98,9 @@ const std::vector<ConfigKey>& ConfigKeys() {
           "working days allowed to follow up a bad rating (回访整改)", &Config::followup_days),
       Key("services.max_upload_mb", "--max-upload-mb", "largest uploaded file, in MB",
           &Config::max_upload_mb),
+      Key("files.keep_unreferenced_days", "--keep-unreferenced-files-days",
+          "days an uploaded file that nothing refers to is kept before it is removed (0: never)",
+          &Config::keep_unreferenced_files_days),
       Key("notify.sms_url", "--sms-url",
           "SMS gateway endpoint, http://host:port/path (https via a local relay; empty: no SMS)",
           &Config::sms_url),
@@ -242,6 +245,7 @@ Status ValidateConfig(const Config& c) {
       {"services.due_soon_days", c.due_soon_days, 0, 30},
       {"services.followup_days", c.followup_days, 1, 60},
       {"services.max_upload_mb", c.max_upload_mb, 1, 100},
+      {"files.keep_unreferenced_days", c.keep_unreferenced_files_days, 0, 3650},
   };
   for (const auto& r : ranges) {
     if (r.value < r.min || r.value > r.max) {

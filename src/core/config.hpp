@@ -48,6 +48,9 @@ struct Config {
   int64_t due_soon_days = 2;  // an open case this many working days before its due day: 即将超期
   int64_t followup_days = 5;   // working days to follow up a bad rating (差评回访整改)
   int64_t max_upload_mb = 10;  // largest uploaded material file
+  // Stored files no row refers to are removed once nobody stored or kept them for this many
+  // days (0: never).
+  int64_t keep_unreferenced_files_days = 7;
   // [notify]
   std::string sms_url;            // SMS gateway endpoint, http:// only; empty: SMS disabled
   std::string sms_token;          // sent as Authorization: Bearer <token> when set

@@ -159,6 +159,9 @@ std::string SizeText(int64_t bytes) {
   return std::to_string(bytes) + " 字节";
 }
 
+// Sets the file's modification time to now; false when it is gone.
+bool Touch(const fs::path& path) { return ::utimensat(AT_FDCWD, path.c_str(), nullptr, 0) == 0; }
+
 fs::path ShardPath(const fs::path& root, std::string_view sha256) {
   return root / std::string(sha256.substr(0, 2)) / std::string(sha256.substr(2, 2)) /
          std::string(sha256);
@@ -213,9 +216,12 @@ Result<StoredFile> FileStore::Put(std::string_view bytes) const {
   file.content_type = std::string(DetectType(bytes));
   const fs::path target = ShardPath(root_, file.sha256);
   std::error_code ec;
-  // Same name, same size: the same bytes (a stored file never changes), so nothing to write.
+  // Same name, same size: the same bytes (a stored file never changes), so nothing to write
+  // but its time, which keeps RemoveUnreferenced away. If a sweep took it in between, the touch
+  // fails and the file is written anew.
   if (fs::is_regular_file(target, ec) &&
-      fs::file_size(target, ec) == static_cast<std::uintmax_t>(bytes.size()) && !ec) {
+      fs::file_size(target, ec) == static_cast<std::uintmax_t>(bytes.size()) && !ec &&
+      Touch(target)) {
     return file;
   }
   if (auto s = MakeDirs(root_, target.parent_path()); !s) return std::move(s).error();
@@ -253,6 +259,62 @@ bool FileStore::Exists(std::string_view sha256) const {
   if (!IsSha256Hex(sha256)) return false;
   std::error_code ec;
   return fs::is_regular_file(ShardPath(root_, sha256), ec);
+}
+
+bool FileStore::Keep(std::string_view sha256) const {
+  return IsSha256Hex(sha256) && Touch(ShardPath(root_, sha256));
+}
+
+Result<SweepStats> FileStore::RemoveUnreferenced(
+    const std::function<Result<std::unordered_set<std::string>>()>& referenced,
+    int64_t min_age_s) const {
+  SweepStats stats;
+  const auto old_enough = [min_age_s](fs::file_time_type mtime) {
+    return fs::file_time_type::clock::now() - mtime >= std::chrono::seconds(min_age_s);
+  };
+  // 1. The candidates: stored files in their proper place, old enough now.
+  std::vector<fs::path> candidates;
+  std::error_code ec;
+  for (auto it = fs::recursive_directory_iterator(root_, ec);
+       !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    std::error_code file_ec;
+    if (!IsSha256Hex(name) || !it->is_regular_file(file_ec)) continue;
+    if (it->path() != ShardPath(root_, name)) continue;
+    ++stats.files;
+    const auto mtime = fs::last_write_time(it->path(), file_ec);
+    if (!file_ec && old_enough(mtime)) candidates.push_back(it->path());
+  }
+  if (ec) return Error::Unavailable("无法读取文件存储 " + root_ + "：" + ec.message());
+  if (candidates.empty()) return stats;
+
+  // 2. What the database refers to, read after the listing.
+  auto refs = referenced();
+  if (!refs) return std::move(refs).error();
+
+  // 3. Each unreferenced candidate: aside under a temp name, checked again, then removed.
+  for (const fs::path& path : candidates) {
+    if (refs->contains(path.filename().string())) {
+      ++stats.referenced;
+      continue;
+    }
+    const fs::path aside = path.parent_path() / (std::string(kTempPrefix) + "gc-" + RandomHex(8));
+    if (::rename(path.c_str(), aside.c_str()) != 0) continue;  // gone already (another sweep)
+    std::error_code time_ec, size_ec, file_ec;
+    const auto mtime = fs::last_write_time(aside, time_ec);
+    const auto size = fs::file_size(aside, size_ec);
+    if (time_ec || size_ec || !old_enough(mtime)) {
+      // Stored or kept again just now: back in its place (a Put that found it missing may have
+      // written the same bytes there meanwhile; either copy will do).
+      if (::rename(aside.c_str(), path.c_str()) != 0) fs::remove(aside, file_ec);
+      continue;
+    }
+    if (fs::remove(aside, file_ec)) {
+      ++stats.removed;
+      stats.removed_bytes += static_cast<int64_t>(size);
+    }
+  }
+  return stats;
 }
 
 std::string FileStore::PathOf(std::string_view sha256) const {

@@ -8,14 +8,20 @@
 // fsync of the folder), so a reader never sees half a file and a crash leaves at most a temp
 // file, which is ignored and later removed.
 //
+// Files nothing refers to any more (an upload whose application was never sent, a material's
+// sample replaced by a new one) are removed by RemoveUnreferenced once nobody has stored or kept
+// them for a while; the references come from the modules' tables (see app::SweepFiles).
+//
 // The type of an upload is judged by its first bytes, never by its name or the browser's
 // Content-Type: only PDF, JPEG and PNG are recognised (see DetectType).
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <unordered_set>
 #include <vector>
 
 #include "core/result.hpp"
@@ -41,6 +47,14 @@ std::string Sha256Hex(std::string_view bytes);
 // True for exactly 64 lowercase hex digits (what the store accepts as a file name).
 bool IsSha256Hex(std::string_view text);
 
+// What one RemoveUnreferenced pass did.
+struct SweepStats {
+  int64_t files = 0;          // stored files looked at
+  int64_t removed = 0;        // files removed
+  int64_t removed_bytes = 0;  // their size
+  int64_t referenced = 0;     // old enough, but a row refers to them
+};
+
 class FileStore {
  public:
   // Temp files older than this are leftovers of an interrupted write (younger ones may belong
@@ -52,7 +66,8 @@ class FileStore {
   static Result<std::unique_ptr<FileStore>> Open(const std::string& root);
 
   // Stores `bytes` and returns its hash, size and detected type. Durable before it returns.
-  // When the file already exists (same hash, same size) nothing is written. Fails with
+  // When the file already exists (same hash, same size) nothing is written, but its modification
+  // time becomes now (see RemoveUnreferenced). Fails with
   // kUnavailable naming the file when the disk refuses (full, permissions).
   Result<StoredFile> Put(std::string_view bytes) const;
 
@@ -69,6 +84,23 @@ class FileStore {
 
   // Whether a file with this hash is stored (false for a malformed hash).
   bool Exists(std::string_view sha256) const;
+
+  // Exists, and marks the file as in use now (its modification time), so RemoveUnreferenced
+  // leaves it alone for another full period: for a file that a form keeps between two tries
+  // without uploading it again. False when it is not stored or the hash is malformed.
+  bool Keep(std::string_view sha256) const;
+
+  // Removes the stored files that are at least `min_age_s` seconds old (since they were stored,
+  // stored again or kept) and whose hash is not in the set `referenced` returns. `referenced` is
+  // called once, after the store has been listed, so a row committed before that call protects
+  // its file (modules store a file before the row that refers to it). A file stored or kept
+  // again while the pass runs survives it: each file is first renamed to a temp name and its age
+  // checked again there; one that became young is put back, and a Put that finds it gone
+  // writes it anew. Temp files and anything not named like a stored file are left alone. Fails
+  // (removing nothing) when `referenced` fails.
+  Result<SweepStats> RemoveUnreferenced(
+      const std::function<Result<std::unordered_set<std::string>>()>& referenced,
+      int64_t min_age_s) const;
 
   // Where the file with this hash is (or would be) stored: <root>/ab/cd/<sha256>. For a
   // malformed hash, "" (never a path outside the store).

@@ -205,8 +205,10 @@ Result<std::vector<UploadedFile>> ResolveFiles(const Env& env, const std::vector
   std::vector<UploadedFile> out;
   if (env.files == nullptr) return Error::Unavailable(S(env, "files_off"));
   for (const auto& ref : refs) {
-    // Type and size from the stored bytes (which Read also checks against their hash).
-    auto bytes = env.files->Read(ref.sha256);
+    // Type and size from the stored bytes (which Read also checks against their hash). Kept
+    // first, so that the sweep of unreferenced files leaves it until the case refers to it.
+    auto bytes = env.files->Keep(ref.sha256) ? env.files->Read(ref.sha256)
+                                             : Result<std::string>(Error::NotFound("文件不存在"));
     if (!bytes) {
       if (bytes.error().code == ErrorCode::kNotFound) {
         return Error::Invalid(ref.field + ".sha256", S(env, "file_unknown"));

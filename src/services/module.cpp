@@ -35,6 +35,11 @@ void Register(web::ModuleContext& ctx) {
 
 }  // namespace
 
-web::Module MakeModule() { return {"services", Register}; }
+web::Module MakeModule() {
+  return {"services",
+          Register,
+          {"SELECT sha256 FROM services_case_files",
+           "SELECT sample_sha256 FROM services_materials WHERE sample_sha256 <> ''"}};
+}
 
 }  // namespace zhenwu::services

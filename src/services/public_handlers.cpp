@@ -893,8 +893,7 @@ class Pages {
         std::from_chars(size_text.data(), size_text.data() + size_text.size(), size);
         old.size = size;
         if (!old.sha256.empty() && store != nullptr &&
-            form.Get(kept + "sig").value_or("") == KeptSignature(old) &&
-            store->Exists(old.sha256)) {
+            form.Get(kept + "sig").value_or("") == KeptSignature(old) && store->Keep(old.sha256)) {
           accepted[id] = old;
         }
         const http::MultipartPart* part = nullptr;

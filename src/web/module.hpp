@@ -44,6 +44,10 @@ struct ModuleContext {
 struct Module {
   std::string name;  // "portal": migrations come from src/portal/migrations/
   std::function<void(ModuleContext&)> register_routes;
+  // Queries of one column each: the sha256 of every stored file (files::FileStore) that the
+  // module's rows refer to. Files nobody refers to are removed after files.keep_unreferenced_days
+  // (app::SweepFiles), so a module that stores files must list every column that refers to one.
+  std::vector<std::string> file_refs;
 };
 
 }  // namespace zhenwu::web

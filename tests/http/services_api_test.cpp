@@ -6,10 +6,13 @@
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
+#include <chrono>
+#include <filesystem>
 #include <map>
 #include <optional>
 #include <set>
 
+#include "app/app.hpp"
 #include "auth/middleware.hpp"
 #include "auth/service.hpp"
 #include "services/service.hpp"
@@ -587,6 +590,55 @@ TEST_P(ServicesApi, UploadedFilesAreJudgedByContentAndAttachedBySha256) {
   EXPECT_EQ(Str(f, "content_type"), "application/pdf");
   EXPECT_EQ(f["material_id"].as_int64(), material);
   EXPECT_EQ(Str(f, "material_name"), "居民身份证");
+}
+
+TEST_P(ServicesApi, TheFileSweepKeepsWhatCasesAndServicesReferToAndRemovesTheRest) {
+  auto& app = server_->app();
+  auto upload = [&](const std::string& bytes) {
+    auto up = client_->Post("/api/v1/files?name=a.pdf", bytes, "application/pdf", Auth("cadre1"));
+    EXPECT_EQ(up.status, 201) << up.body;
+    return Str(Json(up), "sha256");
+  };
+  const std::string attached = upload("%PDF-1.4\n身份证\n%%EOF\n");
+  const std::string abandoned = upload("%PDF-1.4\n没有提交的申请\n%%EOF\n");
+  // A material's sample (样表), as the catalogue editor stores it.
+  auto sample = app.files().Put("%PDF-1.4\n样表\n%%EOF\n");
+  ASSERT_TRUE(sample) << sample.error().message;
+  const int64_t material = subsidy_.materials[0].id;
+  auto set = app.db().WriteSync<int64_t>([&](db::Conn& c) {
+    return c.Exec("UPDATE services_materials SET sample_sha256 = $1 WHERE id = $2",
+                  {sample->sha256, material});
+  });
+  ASSERT_TRUE(set && *set == 1);
+  json::object online = Applicant("黄二妹", kIdCard1, "T-MZ-001");
+  online["channel"] = "proxy";
+  online["files"] = json::array{
+      json::object{{"material_id", material}, {"sha256", attached}, {"name", "身份证.pdf"}}};
+  ASSERT_EQ(Post("cadre1", "/api/v1/cases", online).status, 201);
+
+  // A month later (by the files' times), with files.keep_unreferenced_days = 7.
+  for (const auto& h : {attached, abandoned, sample->sha256}) {
+    std::filesystem::last_write_time(
+        app.files().PathOf(h),
+        std::filesystem::file_time_type::clock::now() - std::chrono::hours(30 * 24));
+  }
+  auto swept = app::SweepFiles(app.db(), app.files(), 7);
+  ASSERT_TRUE(swept) << swept.error().message;
+  EXPECT_EQ(swept->files, 3);
+  EXPECT_EQ(swept->removed, 1);
+  EXPECT_EQ(swept->referenced, 2);
+  EXPECT_TRUE(app.files().Exists(attached));
+  EXPECT_TRUE(app.files().Exists(sample->sha256));
+  EXPECT_FALSE(app.files().Exists(abandoned));
+
+  // An application naming the removed upload is told the file is unknown, beside its field.
+  json::object late = Applicant("李四", kIdCard2, "T-MZ-001");
+  late["channel"] = "proxy";
+  late["files"] = json::array{
+      json::object{{"material_id", material}, {"sha256", abandoned}, {"name", "x.pdf"}}};
+  auto refused = Post("cadre1", "/api/v1/cases", late);
+  EXPECT_EQ(refused.status, 422) << refused.body;
+  EXPECT_EQ(Str(ErrorOf(refused), "field"), "files.0.sha256");
 }
 
 TEST_P(ServicesApi, ACitizenSeesOnlyTheirOwnCaseAndCannotList) {

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <unordered_set>
 
 #include "files/file_store.hpp"
 #include "support/temp_dir.hpp"
@@ -218,6 +219,115 @@ TEST(FileStoreTest, ALeftoverTempFileIsIgnoredAndCleanedUp) {
   EXPECT_FALSE(fs::exists(fresh));
   // Only the stored file is left: Put itself leaves no temp file behind.
   EXPECT_EQ(FilesUnder(root), 1);
+}
+
+// Sets a stored file's modification time `age` back from now.
+void Age(const FileStore& store, const std::string& sha256, std::chrono::hours age) {
+  fs::last_write_time(store.PathOf(sha256), fs::file_time_type::clock::now() - age);
+}
+
+using Refs = std::unordered_set<std::string>;
+
+// A store in `dir` holding kPdfBytes, stored a month ago; `sha` is its hash.
+std::unique_ptr<FileStore> StoreWithAMonthOldPdf(const TempDir& dir, std::string& sha) {
+  auto store = OpenStore(dir.path() / "files");
+  if (!store) return nullptr;
+  sha = store->Put(kPdfBytes)->sha256;
+  Age(*store, sha, std::chrono::hours(30 * 24));
+  return store;
+}
+
+TEST(FileStoreSweepTest, RemovesOnlyOldFilesNothingRefersTo) {
+  TempDir dir;
+  auto store = OpenStore(dir.path() / "files");
+  ASSERT_TRUE(store);
+  const std::string orphan = store->Put(kPdfBytes)->sha256;   // old, unreferenced: goes
+  const std::string in_use = store->Put(kJpegBytes)->sha256;  // old, referenced: stays
+  const std::string young = store->Put(kPngBytes)->sha256;    // unreferenced, but new: stays
+  Age(*store, orphan, std::chrono::hours(8 * 24));
+  Age(*store, in_use, std::chrono::hours(8 * 24));
+  Age(*store, young, std::chrono::hours(6 * 24));
+  // Left alone: a write in progress and a stray file with another name.
+  const fs::path temp = fs::path(store->PathOf(orphan)).parent_path() / ".tmp-0011223344556677";
+  WriteRaw(temp, "half");
+  fs::last_write_time(temp, fs::file_time_type::clock::now() - std::chrono::minutes(5));
+  WriteRaw(dir.path() / "files" / "README", "not a stored file");
+
+  int calls = 0;
+  auto swept = store->RemoveUnreferenced(
+      [&]() -> Result<Refs> {
+        ++calls;
+        return Refs{in_use};
+      },
+      7 * 86400);
+  ASSERT_TRUE(swept) << swept.error().message;
+  EXPECT_EQ(calls, 1);
+  EXPECT_EQ(swept->files, 3);
+  EXPECT_EQ(swept->removed, 1);
+  EXPECT_EQ(swept->removed_bytes, static_cast<int64_t>(kPdfBytes.size()));
+  EXPECT_EQ(swept->referenced, 1);
+  EXPECT_FALSE(store->Exists(orphan));
+  EXPECT_TRUE(store->Exists(in_use));
+  EXPECT_TRUE(store->Exists(young));
+  EXPECT_TRUE(fs::exists(temp));
+  EXPECT_TRUE(fs::exists(dir.path() / "files" / "README"));
+  // Nothing left aside under a temp name.
+  EXPECT_EQ(FilesUnder(dir.path() / "files"), 4);
+
+  // The bytes come back by a new upload of them.
+  ASSERT_TRUE(store->Put(kPdfBytes));
+  EXPECT_EQ(*store->Read(orphan), kPdfBytes);
+}
+
+TEST(FileStoreSweepTest, StoringOrKeepingAFileAgainMakesItYoung) {
+  TempDir dir;
+  auto store = OpenStore(dir.path() / "files");
+  ASSERT_TRUE(store);
+  const std::string again = store->Put(kPdfBytes)->sha256;
+  const std::string kept = store->Put(kPngBytes)->sha256;
+  Age(*store, again, std::chrono::hours(30 * 24));
+  Age(*store, kept, std::chrono::hours(30 * 24));
+  ASSERT_TRUE(store->Put(kPdfBytes));  // the same bytes uploaded again
+  EXPECT_TRUE(store->Keep(kept));      // a form carries the file to its next try
+  EXPECT_FALSE(store->Keep(Sha256Hex("never stored")));
+  EXPECT_FALSE(store->Keep("../../etc/passwd"));
+
+  auto swept = store->RemoveUnreferenced([] { return Result<Refs>(Refs{}); }, 7 * 86400);
+  ASSERT_TRUE(swept) << swept.error().message;
+  EXPECT_EQ(swept->removed, 0);
+  EXPECT_TRUE(store->Exists(again));
+  EXPECT_TRUE(store->Exists(kept));
+}
+
+TEST(FileStoreSweepTest, AFileStoredAgainWhileTheSweepRunsSurvivesIt) {
+  TempDir dir;
+  std::string h;
+  auto store = StoreWithAMonthOldPdf(dir, h);
+  ASSERT_TRUE(store);
+  // The upload lands after the store was listed and after the references were read: the row
+  // that will refer to it is not committed yet.
+  auto swept = store->RemoveUnreferenced(
+      [&]() -> Result<Refs> {
+        if (!store->Put(kPdfBytes)) return Error::Internal("put failed");
+        return Refs{};
+      },
+      7 * 86400);
+  ASSERT_TRUE(swept) << swept.error().message;
+  EXPECT_EQ(swept->removed, 0);
+  EXPECT_EQ(*store->Read(h), kPdfBytes);
+  EXPECT_EQ(FilesUnder(dir.path() / "files"), 1);
+}
+
+TEST(FileStoreSweepTest, WhenTheReferencesCannotBeReadNothingIsRemoved) {
+  TempDir dir;
+  std::string h;
+  auto store = StoreWithAMonthOldPdf(dir, h);
+  ASSERT_TRUE(store);
+  auto swept = store->RemoveUnreferenced(
+      [] { return Result<Refs>(Error::Unavailable("database down")); }, 7 * 86400);
+  ASSERT_FALSE(swept);
+  EXPECT_EQ(swept.error().message, "database down");
+  EXPECT_TRUE(store->Exists(h));
 }
 
 TEST(FileStoreTest, AWriteTheDiskRefusesFailsCleanly) {
