@@ -763,6 +763,24 @@ class Desk {
     co_return out;
   }
 
+  // Marks the files kept from an earlier try as in use (files::FileStore::Keep), so that the
+  // sweep of unreferenced files leaves them until the case refers to them; one no longer stored
+  // is dropped (its material is then missing, as if never uploaded). On the blocking pool.
+  asio::awaitable<void> KeepKept(std::vector<std::pair<std::string, UploadedFile>>& kept) {
+    files::FileStore* store = env_->files;
+    if (kept.empty() || store == nullptr) co_return;
+    std::vector<std::string> hashes;
+    for (const auto& [_, f] : kept) hashes.push_back(f.sha256);
+    auto keep = [store, hashes]() {
+      std::vector<char> stored;
+      for (const auto& h : hashes) stored.push_back(store->Keep(h) ? 1 : 0);
+      return stored;
+    };
+    const std::vector<char> stored = co_await pool_.Run(std::move(keep));
+    std::size_t i = 0;
+    std::erase_if(kept, [&](const auto&) { return stored[i++] == 0; });
+  }
+
   static std::string SafeFileName(std::string_view name) {
     // Browsers of old send the whole path; keep the last part, at most 200 bytes.
     const auto slash = name.find_last_of("/\\");
@@ -1210,6 +1228,7 @@ class Desk {
     };
     if (*action == Action::kComplete || *action == Action::kResubmit) {
       state.kept = KeptFiles(form, material_of);
+      co_await KeepKept(state.kept);
       auto stored = co_await StoreUploads(posted->files, material_of);
       for (auto& [field, f] : stored.by_field) {
         // A new file for a field replaces the one kept from before.
@@ -1496,6 +1515,7 @@ class Desk {
       return std::nullopt;
     };
     state.kept = KeptFiles(form, material_of);
+    co_await KeepKept(state.kept);
     auto stored = co_await StoreUploads(posted->files, material_of);
     for (auto& [field, f] : stored.by_field) {
       std::erase_if(state.kept, [&](const auto& k) { return k.first == field; });

@@ -8,9 +8,11 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <regex>
 #include <set>
 
+#include "app/app.hpp"
 #include "calendar/store.hpp"
 #include "people/keys.hpp"
 #include "services/service.hpp"
@@ -559,16 +561,27 @@ TEST_P(ServicesDeskTest, TheCadresUploadsAreCheckedAndAnAcceptedFileIsKeptAcross
                                {f1 + "_kept_sig", "forged"}});
   ASSERT_EQ(forged.status, 422);
   EXPECT_TRUE(Has(forged.body, "id=\"" + f1 + "-error\""));
-  auto done = PostMultipart(cadre, CasePath(n) + "/resubmit",
-                            {{"_csrf", CsrfFromPage(form.body)},
-                             {"_once", InputValue(forged.body, "_once")},
-                             {"expect_status", "correcting"},
-                             {f0, kPdf, "身份证-清晰.pdf", "application/pdf"},
-                             {f1 + "_kept_sha256", sha},
-                             {f1 + "_kept_name", "户口簿.pdf"},
-                             {f1 + "_kept_type", "application/pdf"},
-                             {f1 + "_kept_size", InputValue(first.body, f1 + "_kept_size")},
-                             {f1 + "_kept_sig", InputValue(first.body, f1 + "_kept_sig")}});
+  auto kept_again = [&](const std::string& once) {
+    return PostMultipart(cadre, CasePath(n) + "/resubmit",
+                         {{"_csrf", CsrfFromPage(form.body)},
+                          {"_once", once},
+                          {"expect_status", "correcting"},
+                          {f0, kPdf, "身份证-清晰.pdf", "application/pdf"},
+                          {f1 + "_kept_sha256", sha},
+                          {f1 + "_kept_name", "户口簿.pdf"},
+                          {f1 + "_kept_type", "application/pdf"},
+                          {f1 + "_kept_size", InputValue(first.body, f1 + "_kept_size")},
+                          {f1 + "_kept_sig", InputValue(first.body, f1 + "_kept_sig")}});
+  };
+  // A kept file that is no longer stored (the sweep of unreferenced files took it after the
+  // form lay open for days) is not taken: its material is asked for again, beside its input.
+  files::FileStore& store = server_->app().files();
+  ASSERT_TRUE(std::filesystem::remove(store.PathOf(sha)));
+  auto swept = kept_again(InputValue(forged.body, "_once"));
+  ASSERT_EQ(swept.status, 422) << swept.body.substr(0, 2000);
+  EXPECT_TRUE(Has(swept.body, "id=\"" + f1 + "-error\""));
+  ASSERT_TRUE(store.Put(kPdf));  // uploaded again: the same bytes, the same hash
+  auto done = kept_again(InputValue(swept.body, "_once"));
   ASSERT_EQ(done.status, 303) << done.body.substr(0, 2000);
   auto page = cadre.Get(CasePath(n));
   EXPECT_TRUE(Has(page.body, "待受理"));
