@@ -5,36 +5,21 @@
 // the screen, and tracking works without JavaScript. Needs the demo data (`zhenwu demo`).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { launchBrowser, openContext, phone } from './support/browser.mjs';
-import { repoRoot, startServer } from './support/server.mjs';
+import { launchBrowser, openContext, phone, submit } from './support/browser.mjs';
+import { startDemoServer } from './support/server.mjs';
 
 let server;
 let browser;
-let dir;
 const state = {};
 
 before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'zhenwu-e2e-citizen-'));
-  const db = `sqlite:${join(dir, 'zhenwu.db')}`;
-  const bin = process.env.ZHENWU_BIN ?? join(repoRoot, 'build/release/zhenwu');
-  // The demo's personal data is encrypted with the key under the data folder: one folder for both.
-  const data = join(dir, 'data');
-  execFileSync(bin, ['demo', '--config', join(repoRoot, 'zhenwu.toml'), '--db', db, '--data-dir', data], {
-    cwd: dir,
-    stdio: 'pipe',
-  });
-  server = await startServer({ args: ['--db', db, '--data-dir', data] });
+  server = await startDemoServer();
   browser = await launchBrowser();
 });
 
 after(async () => {
   await browser?.close();
   await server?.stop();
-  if (dir) await rm(dir, { recursive: true, force: true });
 });
 
 const url = (path) => new URL(path, server.baseURL).href;
@@ -47,15 +32,6 @@ async function fitsScreen(page) {
     () => document.documentElement.scrollWidth - document.documentElement.clientWidth,
   );
   assert.ok(overflow <= 0, `page is ${overflow}px wider than the screen at ${page.url()}`);
-}
-
-async function submitAndWait(page, selector) {
-  const [response] = await Promise.all([
-    page.waitForResponse((r) => r.request().method() === 'POST'),
-    page.click(selector),
-  ]);
-  await page.waitForLoadState('load');
-  return response;
 }
 
 test('a villager applies online on a phone, fixes a mistake, keeps the file, gets a receipt', async () => {
@@ -90,7 +66,7 @@ test('a villager applies online on a phone, fixes a mistake, keeps the file, get
     for (let i = 0; i < count; i++) {
       await inputs.nth(i).setInputFiles({ name: `材料${i + 1}.pdf`, mimeType: 'application/pdf', buffer: pdf });
     }
-    const refused = await submitAndWait(page, '#apply-submit');
+    const refused = await submit(page, '#apply-submit');
     assert.equal(refused.status(), 422);
     await fitsScreen(page);
     assert.match(await page.locator('#id_card-error').innerText(), /\S/);
@@ -102,7 +78,7 @@ test('a villager applies online on a phone, fixes a mistake, keeps the file, get
 
     // Corrected; the files are not chosen again.
     await page.fill('#id_card', '450981199003071237');
-    const sent = await submitAndWait(page, '#apply-submit');
+    const sent = await submit(page, '#apply-submit');
     assert.equal(sent.status(), 303);
     await page.waitForURL(/\/cases\/[A-Z0-9-]+\/receipt$/);
     await fitsScreen(page);
@@ -139,7 +115,7 @@ test('the case is tracked in another browser with the number and the last four d
     await fitsScreen(page);
     await page.fill('#number', state.number);
     await page.fill('#phone4', '1234');
-    const wrong = await submitAndWait(page, '#track-submit');
+    const wrong = await submit(page, '#track-submit');
     assert.equal(wrong.status(), 422);
     assert.match(await page.locator('.form-summary').innerText(), /不正确/);
 

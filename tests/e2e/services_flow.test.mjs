@@ -6,37 +6,20 @@
 // outcome. Needs the demo tree and accounts (Demo@2026), loaded with `zhenwu demo` first.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { desktop, launchBrowser, openContext, phone } from './support/browser.mjs';
-import { repoRoot, startServer } from './support/server.mjs';
+import { desktop, launchBrowser, openContext, phone, submit } from './support/browser.mjs';
+import { startDemoServer } from './support/server.mjs';
 
 let server;
 let browser;
-let dir;
 
 before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'zhenwu-e2e-services-'));
-  const db = `sqlite:${join(dir, 'zhenwu.db')}`;
-  const bin = process.env.ZHENWU_BIN ?? join(repoRoot, 'build/release/zhenwu');
-  // One data folder for both, so the server finds the key the demo's residents are encrypted
-  // with and keeps the uploaded files beside them.
-  const data = join(dir, 'data');
-  execFileSync(
-    bin,
-    ['demo', '--config', join(repoRoot, 'zhenwu.toml'), '--db', db, '--data-dir', data],
-    { cwd: dir, stdio: 'pipe' },
-  );
-  server = await startServer({ args: ['--db', db, '--data-dir', data] });
+  server = await startDemoServer();
   browser = await launchBrowser();
 });
 
 after(async () => {
   await browser?.close();
   await server?.stop();
-  if (dir) await rm(dir, { recursive: true, force: true });
 });
 
 const url = (path) => new URL(path, server.baseURL).href;
@@ -49,16 +32,6 @@ function idCard(day, seq) {
   const weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
   const sum = [...base].reduce((s, ch, i) => s + Number(ch) * weights[i], 0);
   return base + '10X98765432'[sum % 11];
-}
-
-// Clicks a submit button and waits for the POST's answer and the page it leads to.
-async function submit(page, selector) {
-  const [response] = await Promise.all([
-    page.waitForResponse((r) => r.request().method() === 'POST'),
-    page.click(selector),
-  ]);
-  await page.waitForLoadState('load');
-  return response;
 }
 
 async function signIn(context, login) {

@@ -3,35 +3,20 @@
 // loaded with `zhenwu demo` into the server's database before it starts.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { desktop, launchBrowser, openContext } from './support/browser.mjs';
-import { repoRoot, startServer } from './support/server.mjs';
+import { startDemoServer } from './support/server.mjs';
 
 let server;
 let browser;
-let dir;
 
 before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'zhenwu-e2e-users-'));
-  const db = `sqlite:${join(dir, 'zhenwu.db')}`;
-  const bin = process.env.ZHENWU_BIN ?? join(repoRoot, 'build/release/zhenwu');
-  // The demo writes encrypted residents: the server must use the same data folder (people.key).
-  const data = join(dir, 'data');
-  execFileSync(bin, ['demo', '--config', join(repoRoot, 'zhenwu.toml'), '--db', db, '--data-dir', data], {
-    cwd: dir,
-    stdio: 'pipe',
-  });
-  server = await startServer({ args: ['--db', db, '--data-dir', data] });
+  server = await startDemoServer();
   browser = await launchBrowser();
 });
 
 after(async () => {
   await browser?.close();
   await server?.stop();
-  if (dir) await rm(dir, { recursive: true, force: true });
 });
 
 const url = (path) => new URL(path, server.baseURL).href;

@@ -9,8 +9,7 @@
 
 #include "calendar/store.hpp"
 #include "services/service.hpp"
-#include "support/app_server.hpp"
-#include "support/auth_fixture.hpp"
+#include "support/services_fixture.hpp"
 
 namespace zhenwu::testing {
 namespace {
@@ -46,33 +45,17 @@ std::string Multipart(
   return body + "--" + kBoundary + "--\r\n";
 }
 
-class ServicesAdminTest : public ::testing::TestWithParam<Backend> {
+class ServicesAdminTest : public ServicesHttpTest {
  protected:
   void SetUp() override {
-    if (GetParam() == Backend::kPostgres && !TestPostgresUrl()) {
-      GTEST_SKIP() << "ZHENWU_TEST_PG is not set (./test.sh sets it)";
-    }
-    server_ = std::make_unique<AppServer>(AppServerOptions{.backend = GetParam()});
-    ASSERT_TRUE(server_->ok()) << server_->error();
-    auto& db = server_->app().db();
-    auto tree = CreateSmallTree(db, server_->clock());
-    ASSERT_TRUE(tree) << tree.error().message;
-    tree_ = *tree;
-    auto staff = [&](std::string login, Role role, Scope scope, int64_t unit) {
-      auto id = CreateStaffUser(db, server_->clock(),
-                                {.login = login, .unit_id = unit, .grants = {{role, scope, unit}}});
-      ASSERT_TRUE(id) << login << ": " << id.error().message;
-    };
-    staff("editor1", Role::kEditor, Scope::kSubtree, tree_.town);
-    staff("editor_v1", Role::kEditor, Scope::kSubtree, tree_.village1);
-    staff("clerk1", Role::kClerk, Scope::kUnit, tree_.window);
-    staff("admin1", Role::kAdmin, Scope::kSubtree, tree_.city);
-  }
-
-  HttpClient SignedIn(const std::string& login) {
-    HttpClient client = server_->Client();
-    EXPECT_TRUE(LoginAs(client, login, kTestPassword)) << login;
-    return client;
+    StartServer();
+    if (IsSkipped() || HasFatalFailure()) return;
+    const std::string name = "测试用户";
+    AddStaff("editor1", name, Role::kEditor, Scope::kSubtree, tree_.town, tree_.town_path);
+    AddStaff("editor_v1", name, Role::kEditor, Scope::kSubtree, tree_.village1,
+             tree_.village1_path);
+    AddStaff("clerk1", name, Role::kClerk, Scope::kUnit, tree_.window, tree_.window_path);
+    AddStaff("admin1", name, Role::kAdmin, Scope::kSubtree, tree_.city, tree_.city_path);
   }
 
   // A complete, valid editor form with `rows` material rows.
@@ -106,9 +89,6 @@ class ServicesAdminTest : public ::testing::TestWithParam<Backend> {
     return client.Post(path, Multipart(fields),
                        std::string("multipart/form-data; boundary=") + kBoundary);
   }
-
-  std::unique_ptr<AppServer> server_;
-  SmallTree tree_;
 };
 
 TEST_P(ServicesAdminTest, OnlyEditorsReachTheCatalogueEditor) {

@@ -16,8 +16,7 @@
 #include "auth/middleware.hpp"
 #include "auth/service.hpp"
 #include "services/service.hpp"
-#include "support/app_server.hpp"
-#include "support/auth_fixture.hpp"
+#include "support/services_fixture.hpp"
 
 namespace zhenwu::testing {
 namespace {
@@ -57,43 +56,28 @@ json::object ErrorOf(const HttpResponse& res) {
   return e->as_object();
 }
 
-class ServicesApiTest : public ::testing::TestWithParam<Backend> {
+class ServicesApiTest : public ServicesHttpTest {
  protected:
   void SetUp() override {
-    if (GetParam() == Backend::kPostgres && !TestPostgresUrl()) {
-      GTEST_SKIP() << "ZHENWU_TEST_PG is not set (./test.sh sets it)";
-    }
-    server_ = std::make_unique<AppServer>(AppServerOptions{.backend = GetParam()});
-    ASSERT_TRUE(server_->ok()) << server_->error();
-    auto& db = server_->app().db();
-    auto tree = CreateSmallTree(db, server_->clock());
-    ASSERT_TRUE(tree) << tree.error().message;
-    tree_ = *tree;
-    auto staff = [&](const std::string& login, Role role, Scope scope, int64_t unit) {
-      auto r = CreateStaffUser(db, server_->clock(),
-                               {.login = login, .unit_id = unit, .grants = {{role, scope, unit}}});
-      ASSERT_TRUE(r) << login << ": " << r.error().message;
-    };
-    staff("clerk", Role::kClerk, Scope::kUnit, tree_.window);
-    staff("cadre1", Role::kVillageCadre, Scope::kSubtree, tree_.village1);
-    staff("cadre2", Role::kVillageCadre, Scope::kSubtree, tree_.village2);
-    staff("editor", Role::kEditor, Scope::kSubtree, tree_.town);
-    staff("leader", Role::kLeader, Scope::kSubtree, tree_.town);
+    StartServer();
+    if (IsSkipped() || HasFatalFailure()) return;
+    const std::string name = "测试用户";
+    AddStaff("clerk", name, Role::kClerk, Scope::kUnit, tree_.window, tree_.window_path);
+    AddStaff("cadre1", name, Role::kVillageCadre, Scope::kSubtree, tree_.village1,
+             tree_.village1_path);
+    AddStaff("cadre2", name, Role::kVillageCadre, Scope::kSubtree, tree_.village2,
+             tree_.village2_path);
+    const auth::Principal editor =
+        AddStaff("editor", name, Role::kEditor, Scope::kSubtree, tree_.town, tree_.town_path);
+    AddStaff("leader", name, Role::kLeader, Scope::kSubtree, tree_.town, tree_.town_path);
+    ASSERT_FALSE(HasFailure());
     for (const char* login : {"clerk", "cadre1", "cadre2", "leader"}) tokens_[login] = Token(login);
 
     // Two services of the 民政办 window: one asking for an ID card (required), one without
     // materials that villages may apply for on a villager's behalf.
-    auto editor_token = Token("editor");
-    auto editor = db.ReadSync<std::optional<auth::Principal>>(
-        [&](db::Conn& c) { return auth::PrincipalForToken(c, server_->clock(), editor_token); });
-    ASSERT_TRUE(editor && *editor);
     auto add = [&](services::ServiceInput in) {
-      auto made = db.WriteSync<services::Service>([&](db::Conn& c) -> Result<services::Service> {
-        auto cal = std::make_shared<WorkCalendar>();
-        auto keys = server_->app().people_keys();
-        services::Deps deps{server_->clock(), *keys, *cal};
-        return services::CreateService(c, deps, audit::Actor{std::nullopt, "system", "", ""},
-                                       &**editor, in);
+      auto made = WithDeps<services::Service>([&](db::Conn& c, const services::Deps& d) {
+        return services::CreateService(c, d, Actor(), &editor, in);
       });
       EXPECT_TRUE(made) << made.error().message
                         << (made.error().fields.empty() ? "" : made.error().fields[0].field);
@@ -176,9 +160,7 @@ class ServicesApiTest : public ::testing::TestWithParam<Backend> {
     return n ? *n : -1;
   }
 
-  std::unique_ptr<AppServer> server_;
   std::optional<HttpClient> client_;
-  SmallTree tree_;
   std::map<std::string, std::string> tokens_;
   services::Service subsidy_, mediation_;
 };

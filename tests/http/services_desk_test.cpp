@@ -16,8 +16,7 @@
 #include "calendar/store.hpp"
 #include "people/keys.hpp"
 #include "services/service.hpp"
-#include "support/app_server.hpp"
-#include "support/auth_fixture.hpp"
+#include "support/services_fixture.hpp"
 
 namespace zhenwu::testing {
 namespace {
@@ -76,43 +75,23 @@ bool Has(const std::string& body, const std::string& needle) {
   return body.find(needle) != std::string::npos;
 }
 
-class ServicesDeskTest : public ::testing::TestWithParam<Backend> {
+class ServicesDeskTest : public ServicesHttpTest {
  protected:
   void SetUp() override {
-    if (GetParam() == Backend::kPostgres && !TestPostgresUrl()) {
-      GTEST_SKIP() << "ZHENWU_TEST_PG is not set (./test.sh sets it)";
-    }
-    server_ = std::make_unique<AppServer>(AppServerOptions{.backend = GetParam()});
-    ASSERT_TRUE(server_->ok()) << server_->error();
-    auto& db = server_->app().db();
-    auto tree = CreateSmallTree(db, server_->clock());
-    ASSERT_TRUE(tree) << tree.error().message;
-    tree_ = *tree;
-    auto staff = [&](std::string login, std::string name, Role role, Scope scope, int64_t unit,
-                     const std::string& path) -> auth::Principal {
-      auto id = CreateStaffUser(
-          db, server_->clock(),
-          {.login = login, .display_name = name, .unit_id = unit, .grants = {{role, scope, unit}}});
-      EXPECT_TRUE(id) << login << ": " << id.error().message;
-      auth::Principal p;
-      p.user_id = id ? *id : 0;
-      p.login = login;
-      p.display_name = name;
-      p.unit_id = unit;
-      p.grants.push_back({role, scope, unit, path});
-      return p;
-    };
-    editor_ =
-        staff("editor1", "刘信息员", Role::kEditor, Scope::kSubtree, tree_.town, tree_.town_path);
-    clerk_ = staff("clerk1", "王窗口", Role::kClerk, Scope::kUnit, tree_.window, tree_.window_path);
-    clerk_v1_ = staff("clerk_v1", "村窗口员", Role::kClerk, Scope::kUnit, tree_.village1_window,
-                      tree_.village1_window_path);
-    cadre1_ = staff("cadre1", "张村干", Role::kVillageCadre, Scope::kSubtree, tree_.village1,
-                    tree_.village1_path);
-    cadre2_ = staff("cadre2", "陈村干", Role::kVillageCadre, Scope::kSubtree, tree_.village2,
-                    tree_.village2_path);
+    StartServer();
+    if (IsSkipped() || HasFatalFailure()) return;
+    editor_ = AddStaff("editor1", "刘信息员", Role::kEditor, Scope::kSubtree, tree_.town,
+                       tree_.town_path);
+    clerk_ =
+        AddStaff("clerk1", "王窗口", Role::kClerk, Scope::kUnit, tree_.window, tree_.window_path);
+    clerk_v1_ = AddStaff("clerk_v1", "村窗口员", Role::kClerk, Scope::kUnit, tree_.village1_window,
+                         tree_.village1_window_path);
+    cadre1_ = AddStaff("cadre1", "张村干", Role::kVillageCadre, Scope::kSubtree, tree_.village1,
+                       tree_.village1_path);
+    cadre2_ = AddStaff("cadre2", "陈村干", Role::kVillageCadre, Scope::kSubtree, tree_.village2,
+                       tree_.village2_path);
     leader_ =
-        staff("leader1", "李镇长", Role::kLeader, Scope::kSubtree, tree_.town, tree_.town_path);
+        AddStaff("leader1", "李镇长", Role::kLeader, Scope::kSubtree, tree_.town, tree_.town_path);
 
     services::ServiceInput in;
     in.code = "T-MZ-001";
@@ -130,20 +109,6 @@ class ServicesDeskTest : public ::testing::TestWithParam<Backend> {
     });
     ASSERT_TRUE(made) << made.error().message;
     service_ = *made;
-  }
-
-  static audit::Actor Actor() { return audit::Actor{std::nullopt, "test", "", ""}; }
-
-  template <class T>
-  Result<T> WithDeps(std::function<Result<T>(db::Conn&, const services::Deps&)> fn) {
-    auto keys = server_->app().people_keys();
-    const Clock& clock = server_->clock();
-    return server_->app().db().WriteSync<T>([&](db::Conn& c) -> Result<T> {
-      auto cal = calendar::Load(c);
-      if (!cal) return std::move(cal).error();
-      services::Deps deps{clock, *keys, *cal, 2, 5};
-      return fn(c, deps);
-    });
   }
 
   // An application through the service layer (the citizen side is tested elsewhere):
@@ -183,12 +148,6 @@ class ServicesDeskTest : public ::testing::TestWithParam<Backend> {
     });
   }
 
-  HttpClient SignedIn(const std::string& login) {
-    HttpClient client = server_->Client();
-    EXPECT_TRUE(LoginAs(client, login, kTestPassword)) << login;
-    return client;
-  }
-
   // POSTs a case page's form: the page's _csrf and _once plus `fields`.
   HttpResponse PostFromPage(HttpClient& client, const std::string& page_path,
                             const std::string& action_path, Headers fields) {
@@ -210,8 +169,6 @@ class ServicesDeskTest : public ::testing::TestWithParam<Backend> {
     return n ? *n : -1;
   }
 
-  std::unique_ptr<AppServer> server_;
-  SmallTree tree_;
   auth::Principal editor_, clerk_, clerk_v1_, cadre1_, cadre2_, leader_;
   services::Service service_;
 };

@@ -12,8 +12,7 @@
 #include "calendar/store.hpp"
 #include "people/keys.hpp"
 #include "services/service.hpp"
-#include "support/app_server.hpp"
-#include "support/auth_fixture.hpp"
+#include "support/services_fixture.hpp"
 
 namespace zhenwu::testing {
 namespace {
@@ -67,39 +66,19 @@ bool Has(const std::string& body, const std::string& needle) {
   return body.find(needle) != std::string::npos;
 }
 
-class ServicesPublicTest : public ::testing::TestWithParam<Backend> {
+class ServicesPublicTest : public ServicesHttpTest {
  protected:
   void SetUp() override { Start({}); }
 
   void Start(std::function<void(Config&)> customize) {
-    if (GetParam() == Backend::kPostgres && !TestPostgresUrl()) {
-      GTEST_SKIP() << "ZHENWU_TEST_PG is not set (./test.sh sets it)";
-    }
-    server_.reset();
-    server_ = std::make_unique<AppServer>(
-        AppServerOptions{.backend = GetParam(), .customize = std::move(customize)});
-    ASSERT_TRUE(server_->ok()) << server_->error();
-    auto& db = server_->app().db();
-    auto tree = CreateSmallTree(db, server_->clock());
-    ASSERT_TRUE(tree) << tree.error().message;
-    tree_ = *tree;
-    auto staff = [&](std::string login, Role role, Scope scope, int64_t unit,
-                     const std::string& path) -> auth::Principal {
-      auto id = CreateStaffUser(db, server_->clock(),
-                                {.login = login, .unit_id = unit, .grants = {{role, scope, unit}}});
-      EXPECT_TRUE(id) << login << ": " << id.error().message;
-      auth::Principal p;
-      p.user_id = id ? *id : 0;
-      p.login = login;
-      p.display_name = login;
-      p.unit_id = unit;
-      p.grants.push_back({role, scope, unit, path});
-      return p;
-    };
-    editor_ = staff("editor1", Role::kEditor, Scope::kSubtree, tree_.town, tree_.town_path);
-    clerk_ = staff("clerk1", Role::kClerk, Scope::kUnit, tree_.window, tree_.window_path);
-    cadre2_ =
-        staff("cadre2", Role::kVillageCadre, Scope::kSubtree, tree_.village2, tree_.village2_path);
+    StartServer(std::move(customize));
+    if (IsSkipped() || HasFatalFailure()) return;
+    editor_ =
+        AddStaff("editor1", "editor1", Role::kEditor, Scope::kSubtree, tree_.town, tree_.town_path);
+    clerk_ =
+        AddStaff("clerk1", "clerk1", Role::kClerk, Scope::kUnit, tree_.window, tree_.window_path);
+    cadre2_ = AddStaff("cadre2", "cadre2", Role::kVillageCadre, Scope::kSubtree, tree_.village2,
+                       tree_.village2_path);
 
     // An online service with a required and an optional material, one only at the window.
     services::ServiceInput in;
@@ -140,21 +119,6 @@ class ServicesPublicTest : public ::testing::TestWithParam<Backend> {
     });
     ASSERT_TRUE(w) << w.error().message;
     window_only_ = *w;
-  }
-
-  static audit::Actor Actor() { return audit::Actor{std::nullopt, "test", "", ""}; }
-
-  // Runs `fn` in a write with the module's dependencies (for steps the desk would take).
-  template <class T>
-  Result<T> WithDeps(std::function<Result<T>(db::Conn&, const services::Deps&)> fn) {
-    auto keys = server_->app().people_keys();
-    const Clock& clock = server_->clock();
-    return server_->app().db().WriteSync<T>([&](db::Conn& c) -> Result<T> {
-      auto cal = calendar::Load(c);
-      if (!cal) return std::move(cal).error();
-      services::Deps deps{clock, *keys, *cal, 2, 5};
-      return fn(c, deps);
-    });
   }
 
   Result<services::ServiceCase> Staff(const std::string& number, services::TransitionInput in) {
@@ -209,8 +173,6 @@ class ServicesPublicTest : public ::testing::TestWithParam<Backend> {
     return PostFormWithCsrf(client, "/track", {{"number", number}, {"phone4", phone4}});
   }
 
-  std::unique_ptr<AppServer> server_;
-  SmallTree tree_;
   auth::Principal editor_, clerk_, cadre2_;
   services::Service service_, window_only_;
 };

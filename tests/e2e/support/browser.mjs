@@ -78,3 +78,13 @@ export async function openContext(browser, baseURL, options = {}) {
   context.on('page', watch);
   return { context, report };
 }
+
+/** Clicks a submit button; resolves with the POST's answer once the page it leads to has loaded. */
+export async function submit(page, selector) {
+  const [response] = await Promise.all([
+    page.waitForResponse((r) => r.request().method() === 'POST'),
+    page.click(selector),
+  ]);
+  await page.waitForLoadState('load');
+  return response;
+}

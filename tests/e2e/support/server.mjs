@@ -1,6 +1,7 @@
 // Starts the built zhenwu binary on a free loopback port with its own SQLite file, for one test
-// file. ZHENWU_BIN overrides the binary (default: build/release/zhenwu).
-import { spawn } from 'node:child_process';
+// file (startDemoServer: with the demo loaded first). ZHENWU_BIN overrides the binary (default:
+// build/release/zhenwu).
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -8,6 +9,15 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const repoRoot = resolve(fileURLToPath(new URL('../../..', import.meta.url)));
+
+/** The zhenwu binary to test: ZHENWU_BIN, or build/release/zhenwu. Throws when it is missing. */
+export function zhenwuBin() {
+  const bin = process.env.ZHENWU_BIN ?? join(repoRoot, 'build/release/zhenwu');
+  if (!existsSync(bin)) {
+    throw new Error(`${bin} does not exist: build it first (./test.sh or ./run.sh do)`);
+  }
+  return bin;
+}
 
 const kStartTimeoutMs = 20_000;
 const kStopTimeoutMs = 5_000;
@@ -19,10 +29,7 @@ const kListening = /listening on (http:\/\/127\.0\.0\.1:\d+)/;
  * temporary folder. Rejects with the server's output when it exits or stays silent instead.
  */
 export async function startServer({ args = [], env = {} } = {}) {
-  const bin = process.env.ZHENWU_BIN ?? join(repoRoot, 'build/release/zhenwu');
-  if (!existsSync(bin)) {
-    throw new Error(`${bin} does not exist: build it first (./test.sh or ./run.sh do)`);
-  }
+  const bin = zhenwuBin();
   const dir = await mkdtemp(join(tmpdir(), 'zhenwu-e2e-'));
   // cwd is the temporary folder, so that nothing the server writes lands in the repository.
   const child = spawn(
@@ -98,5 +105,36 @@ export async function startServer({ args = [], env = {} } = {}) {
     throw error;
   } finally {
     clearTimeout(timer);
+  }
+}
+
+/**
+ * Loads the Pingzheng demo (`zhenwu demo`: the org tree, one account per role with the password
+ * Demo@2026, demo residents and services) into a new SQLite database and starts the server on it,
+ * for one test file. The database and the data folder share one temporary folder: the server
+ * finds the key the demo's residents are encrypted with (people.key) and keeps uploads beside
+ * them. Returns what startServer returns; its stop() also removes that folder.
+ */
+export async function startDemoServer() {
+  const dir = await mkdtemp(join(tmpdir(), 'zhenwu-e2e-demo-'));
+  const db = `sqlite:${join(dir, 'zhenwu.db')}`;
+  const data = join(dir, 'data');
+  try {
+    execFileSync(
+      zhenwuBin(),
+      ['demo', '--config', join(repoRoot, 'zhenwu.toml'), '--db', db, '--data-dir', data],
+      { cwd: dir, stdio: 'pipe' },
+    );
+    const server = await startServer({ args: ['--db', db, '--data-dir', data] });
+    return {
+      ...server,
+      stop: async () => {
+        await server.stop();
+        await rm(dir, { recursive: true, force: true });
+      },
+    };
+  } catch (error) {
+    await rm(dir, { recursive: true, force: true });
+    throw error;
   }
 }
