@@ -1,11 +1,14 @@
 // The command line as an operator uses it: `zhenwu demo` (and again, adding nothing), `zhenwu
 // audit verify` on an intact chain (exit 0) and on a database file where one audit row was
-// altered behind the program's back (exit 1, naming the row), and `zhenwu serve` refusing a
-// damaged people.key with one clear line.
+// altered behind the program's back (exit 1, naming the row), `zhenwu files sweep` removing an
+// old upload nothing refers to, and `zhenwu serve` refusing a damaged people.key with one clear
+// line.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { repoRoot } from './support/server.mjs';
@@ -56,6 +59,33 @@ test('demo loads the demo residents and enterprises once, marked demo', () => {
   const again = zhenwu('demo');
   assert.equal(again.status, 0, again.stderr);
   assert.equal(count(), '38|38\n6|6');
+});
+
+test('files sweep removes an old upload nothing refers to and keeps a recent one', async () => {
+  // Two uploads that no case or service refers to, as the store lays them out.
+  const store = join(dir, 'data', 'files');
+  const put = async (bytes) => {
+    const sha = createHash('sha256').update(bytes).digest('hex');
+    const folder = join(store, sha.slice(0, 2), sha.slice(2, 4));
+    await mkdir(folder, { recursive: true });
+    await writeFile(join(folder, sha), bytes);
+    return join(folder, sha);
+  };
+  const old = await put('%PDF-1.4\n没有提交的申请\n%%EOF\n');
+  const recent = await put('%PDF-1.4\n刚上传的材料\n%%EOF\n');
+  const tenDaysAgo = new Date(Date.now() - 10 * 86400 * 1000);
+  await utimes(old, tenDaysAgo, tenDaysAgo);
+
+  const run = zhenwu('files', 'sweep');
+  assert.equal(run.status, 0, run.stdout + run.stderr);
+  assert.match(run.stdout, /已删除 1 个无引用且超过 7 天的文件/);
+  assert.equal(existsSync(old), false);
+  assert.equal(existsSync(recent), true);
+
+  const refused = zhenwu('files', 'sweep', '--keep-days', '0');
+  assert.equal(refused.status, 2, refused.stdout + refused.stderr);
+  assert.match(refused.stderr, /--keep-days 至少为 1/);
+  assert.equal(existsSync(recent), true);
 });
 
 test('serve refuses a damaged people.key with one line naming the file and the backup', async () => {
