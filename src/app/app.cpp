@@ -129,20 +129,26 @@ void App::StartBackgroundJobs() {
       });
   // Removes uploads nothing refers to once they are files.keep_unreferenced_days old.
   if (config_.keep_unreferenced_files_days > 0) {
-    files::FileStore* store = files_.get();
-    const int64_t keep_days = config_.keep_unreferenced_files_days;
-    file_sweep_job_ = std::make_unique<Periodic>(
-        "file sweep", std::chrono::milliseconds(kFileSweepIntervalMs),
-        [database, store, keep_days] {
-          auto swept = SweepFiles(*database, *store, keep_days);
-          if (!swept) {
-            spdlog::warn("files: removing unreferenced files failed: {}", swept.error().message);
-          } else if (swept->removed > 0) {
-            spdlog::info("files: removed {} unreferenced files ({} bytes) of {}", swept->removed,
-                         swept->removed_bytes, swept->files);
-          }
-        });
+    file_sweep_job_ =
+        std::make_unique<Periodic>("file sweep", std::chrono::milliseconds(kFileSweepIntervalMs),
+                                   [this] { (void)SweepUnreferencedFiles(); });
   }
+}
+
+Result<files::SweepStats> App::SweepUnreferencedFiles() {
+  if (config_.keep_unreferenced_files_days <= 0) return files::SweepStats{};
+  auto swept = SweepFiles(*db_, *files_, config_.keep_unreferenced_files_days);
+  if (!swept) {
+    spdlog::warn("files: removing unreferenced files failed: {}", swept.error().message);
+    return swept;
+  }
+  files_removed_ += swept->removed;
+  files_removed_bytes_ += swept->removed_bytes;
+  if (swept->removed > 0) {
+    spdlog::info("files: removed {} unreferenced files ({} bytes) of {}", swept->removed,
+                 swept->removed_bytes, swept->files);
+  }
+  return swept;
 }
 
 void App::StopBackgroundJobs() {
@@ -211,6 +217,11 @@ Result<std::unique_ptr<App>> App::Create(const Config& config, const Clock& cloc
                          [db = app->db_.get()] { return double(db->Stats().committed_jobs); });
   app->metrics_.AddGauge("zhenwu_db_queued_writes", "Write jobs waiting for the writer",
                          [db = app->db_.get()] { return double(db->Stats().queued_writes); });
+  app->metrics_.AddGauge("zhenwu_files_removed_total",
+                         "Stored files removed because nothing referred to them",
+                         [a = app.get()] { return double(a->files_removed_.load()); });
+  app->metrics_.AddGauge("zhenwu_files_removed_bytes_total", "Bytes of those files",
+                         [a = app.get()] { return double(a->files_removed_bytes_.load()); });
 
   http::ServerOptions options;
   options.listen = config.listen;

@@ -2,6 +2,7 @@
 // The whole program wired together, in order: blocking pool, database (migrated), views,
 // routes of every module, server. main() and the HTTP tests both build it from a Config.
 
+#include <atomic>
 #include <memory>
 
 #include "core/blocking_pool.hpp"
@@ -46,9 +47,13 @@ class App {
   static constexpr int64_t kOutboxIntervalMs = 5000;
   // … and links new audit events into the hash chain every kAuditChainIntervalMs.
   static constexpr int64_t kAuditChainIntervalMs = 1000;
-  // … and removes stored files nothing refers to (SweepFiles) every kFileSweepIntervalMs, when
-  // files.keep_unreferenced_days is not 0.
+  // … and removes stored files nothing refers to (SweepUnreferencedFiles) every
+  // kFileSweepIntervalMs, when files.keep_unreferenced_days is not 0.
   static constexpr int64_t kFileSweepIntervalMs = 6 * 3600 * 1000;
+
+  // One pass of SweepFiles below with files.keep_unreferenced_days (nothing when it is 0):
+  // logs what it removed and counts it in /metrics (zhenwu_files_removed_total, …_bytes_total).
+  Result<files::SweepStats> SweepUnreferencedFiles();
 
  private:
   App(const Config& config, const Clock& clock);
@@ -62,6 +67,8 @@ class App {
   std::unique_ptr<Periodic> outbox_job_;
   std::unique_ptr<Periodic> audit_chain_job_;
   std::unique_ptr<Periodic> file_sweep_job_;
+  std::atomic<int64_t> files_removed_{0};
+  std::atomic<int64_t> files_removed_bytes_{0};
   std::unique_ptr<view::View> view_;
   http::Metrics metrics_;
   http::PageCache page_cache_;

@@ -604,11 +604,12 @@ TEST_P(ServicesApi, TheFileSweepKeepsWhatCasesAndServicesReferToAndRemovesTheRes
         app.files().PathOf(h),
         std::filesystem::file_time_type::clock::now() - std::chrono::hours(30 * 24));
   }
-  auto swept = app::SweepFiles(app.db(), app.files(), 7);
+  auto swept = app.SweepUnreferencedFiles();
   ASSERT_TRUE(swept) << swept.error().message;
   EXPECT_EQ(swept->files, 3);
   EXPECT_EQ(swept->removed, 1);
   EXPECT_EQ(swept->referenced, 2);
+  EXPECT_NE(client_->Get("/metrics").body.find("zhenwu_files_removed_total 1"), std::string::npos);
   EXPECT_TRUE(app.files().Exists(attached));
   EXPECT_TRUE(app.files().Exists(sample->sha256));
   EXPECT_FALSE(app.files().Exists(abandoned));
