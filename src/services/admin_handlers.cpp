@@ -517,6 +517,35 @@ class Admin {
       }
       f.rows.push_back(std::move(r));
     }
+    // Samples carried from the stored service or an earlier try, and not replaced now, are kept
+    // in the store (files::FileStore::Keep) so the sweep of unreferenced files leaves them until
+    // the service refers to them; one that is gone is asked for again beside its input.
+    std::vector<std::pair<std::size_t, std::string>> carried;
+    for (std::size_t i = 0; i < f.rows.size(); ++i) {
+      const bool replaced =
+          std::any_of(uploads.begin(), uploads.end(), [i](const auto& u) { return u.first == i; });
+      if (!f.rows[i].sample_sha256.empty() && !replaced) {
+        carried.emplace_back(i, f.rows[i].sample_sha256);
+      }
+    }
+    if (!carried.empty() && env_->files != nullptr) {
+      files::FileStore* store = env_->files;
+      auto keep = [store, carried]() {
+        std::vector<char> stored;
+        for (const auto& [_, sha] : carried) stored.push_back(store->Keep(sha) ? 1 : 0);
+        return stored;
+      };
+      const std::vector<char> stored = co_await pool_.Run(std::move(keep));
+      for (std::size_t i = 0; i < carried.size(); ++i) {
+        if (stored[i] != 0) continue;
+        MaterialRow& r = f.rows[carried[i].first];
+        r.sample_sha256.clear();
+        r.sample_name.clear();
+        r.sample_type.clear();
+        err.fields.push_back({"materials." + std::to_string(carried[i].first) + ".sample",
+                              "样表文件已不在文件存储中，请重新上传"});
+      }
+    }
     if (!uploads.empty()) {
       files::FileStore* store = env_->files;
       const int64_t max = env_->max_upload_bytes;

@@ -5,9 +5,12 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <regex>
 
+#include "app/app.hpp"
 #include "calendar/store.hpp"
+#include "files/file_store.hpp"
 #include "services/service.hpp"
 #include "support/services_fixture.hpp"
 
@@ -209,6 +212,44 @@ TEST_P(ServicesAdminTest, EditorCreatesEditsAndRetiresAServiceOnceEvenWhenSubmit
             404);
   EXPECT_FALSE(Has(village.Get("/admin/services").body, "高龄津贴申领"));
   EXPECT_EQ(editor.Get("/admin/services/999999/edit").status, 404);
+}
+
+TEST_P(ServicesAdminTest, ASampleIsKeptAcrossTriesAndOneTheSweepTookIsAskedForAgain) {
+  const std::string pdf = "%PDF-1.4\n高龄津贴申请表（样表）\n%%EOF\n";
+  auto editor = SignedIn("editor1");
+  auto page = editor.Get("/admin/services/new");
+  Headers form = ValidForm(page.body, 1);
+  for (auto& [k, v] : form) {
+    if (k == "promised_days") v = "40";  // longer than the statutory 20: refused
+  }
+  auto first =
+      editor.Post("/admin/services/new", Multipart(form, {{"materials.0.sample", "样表.pdf", pdf}}),
+                  std::string("multipart/form-data; boundary=") + kBoundary);
+  ASSERT_EQ(first.status, 422) << first.body.substr(0, 2000);
+  const std::string sha = InputValue(first.body, "materials.0.sample_sha256");
+  ASSERT_EQ(sha, files::Sha256Hex(pdf));
+  Headers carried = ValidForm(first.body, 1);
+  for (const char* field : {"sample_sha256", "sample_name", "sample_type", "sample_sig"}) {
+    const std::string name = std::string("materials.0.") + field;
+    carried.push_back({name, InputValue(first.body, name)});
+  }
+
+  // The form lay open past files.keep_unreferenced_days and the sweep took the upload.
+  ASSERT_TRUE(std::filesystem::remove(server_->app().files().PathOf(sha)));
+  auto gone = PostMultipart(editor, "/admin/services/new", carried);
+  ASSERT_EQ(gone.status, 422) << gone.body.substr(0, 2000);
+  EXPECT_TRUE(Has(gone.body, "样表文件已不在文件存储中，请重新上传"));
+  EXPECT_TRUE(Has(gone.body, "value=\"高龄津贴申请\""));
+
+  // Uploaded again, it is saved with its material, and kept by the next edit.
+  auto saved =
+      editor.Post("/admin/services/new",
+                  Multipart(ValidForm(gone.body, 1), {{"materials.0.sample", "样表.pdf", pdf}}),
+                  std::string("multipart/form-data; boundary=") + kBoundary);
+  ASSERT_EQ(saved.status, 303) << saved.body.substr(0, 2000);
+  auto edit = editor.Get(saved.Header("Location"));
+  EXPECT_EQ(InputValue(edit.body, "materials.0.sample_sha256"), sha);
+  EXPECT_TRUE(server_->app().files().Exists(sha));
 }
 
 // The public catalogue is cached for anonymous visitors (site.page_cache_ttl_ms); an edit or a
