@@ -159,8 +159,15 @@ std::string SizeText(int64_t bytes) {
   return std::to_string(bytes) + " 字节";
 }
 
-// Sets the file's modification time to now; false when it is gone.
-bool Touch(const fs::path& path) { return ::utimensat(AT_FDCWD, path.c_str(), nullptr, 0) == 0; }
+// Sets the file's modification time to now; false only when the file is not there. (A store
+// whose files this process may not touch, e.g. shared with another account, keeps them all:
+// the file counts as there and simply does not get younger.)
+bool Touch(const fs::path& path) {
+  if (::utimensat(AT_FDCWD, path.c_str(), nullptr, 0) == 0) return true;
+  if (errno == ENOENT || errno == ENOTDIR) return false;
+  std::error_code ec;
+  return fs::is_regular_file(path, ec);
+}
 
 fs::path ShardPath(const fs::path& root, std::string_view sha256) {
   return root / std::string(sha256.substr(0, 2)) / std::string(sha256.substr(2, 2)) /
